@@ -1,0 +1,16 @@
+//! The secure stack the harness deploys, as pure data: the run id ([`run_id`]), resource
+//! names ([`names`], checked against each service's rules by [`rules`]), ARNs and policy
+//! documents ([`policy`]) and the ordered API calls of a deploy ([`plan`]).
+//!
+//! Nothing here does I/O, so every name rule, policy statement and call order is unit-tested
+//! here, and the AWS-facing deploy code only carries these values out.
+
+pub mod names;
+pub mod plan;
+pub mod policy;
+pub mod rules;
+pub mod run_id;
+
+pub use names::{DEFAULT_PREFIX, RunId, RunIdError, StackNames, TAG_KEY, TAG_MANAGED_BY, is_ours};
+pub use plan::{PlannedCall, deploy_plan, render_plan};
+pub use policy::{StackArns, has_wildcard_resource, wildcard_actions};
