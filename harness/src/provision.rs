@@ -37,6 +37,18 @@ pub const PLUGIN_FILES: &[(&str, &str)] = &[
         "harness_lambda_executor/runtime_api.py",
         include_str!("../localstack/executor/harness_lambda_executor/runtime_api.py"),
     ),
+    (
+        "harness_lambda_executor/api_server.py",
+        include_str!("../localstack/executor/harness_lambda_executor/api_server.py"),
+    ),
+    (
+        "harness_lambda_executor/process.py",
+        include_str!("../localstack/executor/harness_lambda_executor/process.py"),
+    ),
+    (
+        "harness_lambda_executor/invocation.py",
+        include_str!("../localstack/executor/harness_lambda_executor/invocation.py"),
+    ),
 ];
 
 const COMPLETE_MARKER: &str = ".complete";
