@@ -7,9 +7,12 @@ use std::io::Write;
 
 use anyhow::Context;
 
+use crate::artifact::{self, BuildProfile};
+use crate::deploy::{self, DeployConfig};
 use crate::localstack::{self, stop_instance};
 use crate::paths;
-use crate::target::{self, TargetArgs};
+use crate::stack::{RunId, StackArns, StackNames, deploy_plan, render_plan};
+use crate::target::{self, Target, TargetArgs};
 
 #[derive(Debug, clap::Parser)]
 #[command(
@@ -32,6 +35,75 @@ pub enum Command {
     Down,
     /// Show whether a LocalStack started by `harness up` is running.
     Status,
+    /// List every resource and API call a deploy would make, without calling AWS.
+    Plan(PlanArgs),
+    /// Deploy (or converge) the whole stack and print what was made.
+    Deploy(DeployArgs),
+    /// Delete everything of one run, refusing untagged resources, and verify nothing is left.
+    Teardown(TeardownArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// Run id whose names to show (default: a new random one).
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Address that gets the email alerts.
+    #[arg(long, env = "HARNESS_EMAIL", default_value = "alerts@example.com")]
+    pub email: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SafetyArgs {
+    /// AWS account ids a real-account run may use (also HARNESS_ALLOWED_ACCOUNTS, comma-separated).
+    #[arg(
+        long = "allow-account",
+        env = "HARNESS_ALLOWED_ACCOUNTS",
+        value_delimiter = ','
+    )]
+    pub allowed_accounts: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DeployArgs {
+    /// Run id to deploy or converge (default: a new random one, printed).
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Address that gets the email alerts.
+    #[arg(long, env = "HARNESS_EMAIL", default_value = "alerts@example.com")]
+    pub email: String,
+    /// A prebuilt `bootstrap` to deploy instead of building `handler/`.
+    #[arg(long)]
+    pub bootstrap: Option<std::path::PathBuf>,
+    /// Cargo profile to build the handler with.
+    #[arg(long, value_enum, default_value_t = HandlerBuild::Release)]
+    pub handler_build: HandlerBuild,
+    /// `text` (a summary) or `json` (one object on stdout).
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TeardownArgs {
+    /// The run whose stack to delete.
+    #[arg(long)]
+    pub run_id: String,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HandlerBuild {
+    Dev,
+    Release,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
 }
 
 /// Runs one command. Errors carry the fix in their message.
@@ -40,7 +112,128 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Up => up(&cli.target).await,
         Command::Down => down(),
         Command::Status => status(),
+        Command::Plan(args) => plan(&cli.target, args),
+        Command::Deploy(args) => deploy(&cli.target, args).await,
+        Command::Teardown(args) => teardown(&cli.target, args).await,
     }
+}
+
+fn plan(target: &TargetArgs, args: PlanArgs) -> anyhow::Result<()> {
+    let run_id = match &args.run_id {
+        Some(id) => RunId::parse(id)?,
+        None => RunId::random(),
+    };
+    let names = StackNames::with_default_prefix(&run_id);
+    let region = target
+        .aws
+        .region
+        .clone()
+        .unwrap_or_else(|| target::DEFAULT_LOCALSTACK_REGION.to_owned());
+    // Unknown until the deploy asks STS and KMS: shown as placeholders.
+    let arns = StackArns::new("aws", &region, "ACCOUNT_ID", &names, "KEY_ID");
+    println!("run {run_id}, region {region}; no AWS call is made\n");
+    print!("{}", render_plan(&deploy_plan(&names, &arns, &args.email)));
+    Ok(())
+}
+
+fn handler_zip(args: &DeployArgs) -> anyhow::Result<Vec<u8>> {
+    let executable = match &args.bootstrap {
+        Some(path) => path.clone(),
+        None => {
+            eprintln!("building the handler ({:?})", args.handler_build);
+            let profile = match args.handler_build {
+                HandlerBuild::Dev => BuildProfile::Dev,
+                HandlerBuild::Release => BuildProfile::Release,
+            };
+            artifact::build_bootstrap(profile)?
+        }
+    };
+    Ok(artifact::zip_bootstrap(&executable)?)
+}
+
+async fn deploy(target_args: &TargetArgs, args: DeployArgs) -> anyhow::Result<()> {
+    let run_id = match &args.run_id {
+        Some(id) => RunId::parse(id)?,
+        None => RunId::random(),
+    };
+    let names = StackNames::with_default_prefix(&run_id);
+    let zip = handler_zip(&args)?;
+    let target = Target::connect(target_args, &mut std::io::stderr()).await?;
+    deploy::check_account_allowed(
+        &target,
+        &args.safety.allowed_accounts,
+        &mut std::io::stderr(),
+    )
+    .await?;
+    let config = DeployConfig {
+        handler_zip: zip,
+        email: args.email.clone(),
+        function_timeout_s: 30,
+    };
+    let (deployment, _) = deploy::deploy(&target, &names, &config, &mut std::io::stderr()).await?;
+    match args.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&deployment)?),
+        Output::Text => {
+            println!(
+                "deployed run {} to {}",
+                deployment.run_id,
+                target.describe()
+            );
+            println!("  bucket         {}", deployment.bucket);
+            println!("  kms key        {}", deployment.kms_key_arn);
+            println!("  function       {}", deployment.function_arn);
+            println!("  standard topic {}", deployment.standard_topic_arn);
+            println!("  fifo topic     {}", deployment.fifo_topic_arn);
+            println!("  queue          {}", deployment.queue_url);
+            println!("  failure queue  {}", deployment.failure_queue_url);
+            println!("  email          {}", deployment.email_address);
+            println!(
+                "remove it with: harness teardown --run-id {}",
+                deployment.run_id
+            );
+        }
+    }
+    if target.embedded_is_owned() {
+        eprintln!(
+            "note: this LocalStack was started for this command and stops with it; \
+             run `harness up` first to keep a deployment"
+        );
+    }
+    target.shutdown()?;
+    Ok(())
+}
+
+async fn teardown(target_args: &TargetArgs, args: TeardownArgs) -> anyhow::Result<()> {
+    let names = StackNames::with_default_prefix(&RunId::parse(&args.run_id)?);
+    let target = Target::connect(target_args, &mut std::io::stderr()).await?;
+    deploy::check_account_allowed(
+        &target,
+        &args.safety.allowed_accounts,
+        &mut std::io::stderr(),
+    )
+    .await?;
+    let report = deploy::teardown::teardown(&target, &names, &mut std::io::stderr()).await;
+    target.shutdown()?;
+    for error in &report.errors {
+        eprintln!("error: {error}");
+    }
+    for left in &report.leftovers {
+        eprintln!("left behind: {left}");
+    }
+    anyhow::ensure!(
+        report.is_clean(),
+        "teardown of run {} incomplete: {} error(s), {} leftover(s); re-run it after fixing the cause",
+        args.run_id,
+        report.errors.len(),
+        report.leftovers.len()
+    );
+    println!(
+        "run {} removed: {} deleted, {} already absent, nothing left",
+        args.run_id,
+        report.deleted.len(),
+        report.absent.len()
+    );
+    Ok(())
 }
 
 async fn up(args: &TargetArgs) -> anyhow::Result<()> {

@@ -4,6 +4,7 @@
 
 pub mod artifact;
 pub mod cli;
+pub mod deploy;
 pub mod localstack;
 pub mod paths;
 pub mod proc_tree;

@@ -174,6 +174,11 @@ impl Target {
         Ok(Self::localstack(TargetKind::Embedded, &endpoint, aws, Some(instance)).await)
     }
 
+    /// A target for a LocalStack someone else runs (this target never stops it).
+    pub async fn attach(kind: TargetKind, endpoint: &str, aws: &AwsArgs) -> Self {
+        Self::localstack(kind, endpoint, aws, None).await
+    }
+
     async fn localstack(
         kind: TargetKind,
         endpoint: &str,
@@ -216,6 +221,35 @@ impl Target {
 
     pub fn lambda(&self) -> aws_sdk_lambda::Client {
         aws_sdk_lambda::Client::new(&self.sdk)
+    }
+
+    pub fn kms(&self) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::new(&self.sdk)
+    }
+
+    pub fn sns(&self) -> aws_sdk_sns::Client {
+        aws_sdk_sns::Client::new(&self.sdk)
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk)
+    }
+
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::new(&self.sdk)
+    }
+
+    pub fn sts(&self) -> aws_sdk_sts::Client {
+        aws_sdk_sts::Client::new(&self.sdk)
+    }
+
+    pub fn logs(&self) -> aws_sdk_cloudwatchlogs::Client {
+        aws_sdk_cloudwatchlogs::Client::new(&self.sdk)
+    }
+
+    /// True when this process started the embedded LocalStack (it stops when the target does).
+    pub fn embedded_is_owned(&self) -> bool {
+        self.embedded.is_some()
     }
 
     /// The LocalStack this process started, if any.

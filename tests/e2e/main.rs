@@ -4,6 +4,7 @@
 //!
 //! Filter as usual: `cargo test --test e2e -- lambda::`.
 
+mod deploy;
 mod lambda;
 mod shared;
 mod supervisor;
@@ -15,6 +16,7 @@ use libtest_mimic::{Arguments, Trial};
 fn main() -> ExitCode {
     let args = Arguments::from_args();
     let mut trials: Vec<Trial> = Vec::new();
+    trials.extend(deploy::trials());
     trials.extend(lambda::trials());
     trials.extend(supervisor::trials());
     trials.sort_by(|a, b| a.name().cmp(b.name()));

@@ -14,6 +14,8 @@ pub struct Shared {
     /// The handler's deployment package (built once, dev profile).
     pub bootstrap_zip: Vec<u8>,
     pub sdk: aws_config::SdkConfig,
+    /// The same LocalStack as a target that trials may share (it does not own the process).
+    view: Target,
     pub localstack_pid: u32,
     /// LocalStack's log, which also holds the functions' output.
     pub log: std::path::PathBuf,
@@ -50,6 +52,12 @@ fn start() -> Result<Shared, String> {
     let localstack_pid = instance.info().pid;
     let log = instance.info().log.clone();
     let sdk = target.sdk.clone();
+    let endpoint = instance_endpoint(&mut target);
+    let view = runtime.block_on(Target::attach(
+        harness::target::TargetKind::Embedded,
+        &endpoint,
+        &TargetArgs::default().aws,
+    ));
     Ok(Shared {
         runtime,
         target: Mutex::new(Some(target)),
@@ -57,10 +65,24 @@ fn start() -> Result<Shared, String> {
         sdk,
         localstack_pid,
         log,
+        view,
     })
 }
 
+fn instance_endpoint(target: &mut Target) -> String {
+    target
+        .embedded()
+        .expect("started above")
+        .endpoint()
+        .to_owned()
+}
+
 impl Shared {
+    /// The shared LocalStack as a target.
+    pub fn target(&self) -> &Target {
+        &self.view
+    }
+
     fn ensure_alive(&self) -> Result<(), String> {
         let mut guard = self.target.lock().unwrap_or_else(|p| p.into_inner());
         match guard.as_mut() {
