@@ -35,6 +35,8 @@ pub enum Command {
     Down,
     /// Show whether a LocalStack started by `harness up` is running.
     Status,
+    /// Print every IAM, KMS, S3 and SQS policy the deploy generates (the least-privilege model).
+    Policies,
     /// List every resource and API call a deploy would make, without calling AWS.
     Plan(PlanArgs),
     /// Deploy (or converge) the whole stack and print what was made.
@@ -112,6 +114,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Up => up(&cli.target).await,
         Command::Down => down(),
         Command::Status => status(),
+        Command::Policies => {
+            print!("{}", crate::stack::docs::policies_markdown());
+            Ok(())
+        }
         Command::Plan(args) => plan(&cli.target, args),
         Command::Deploy(args) => deploy(&cli.target, args).await,
         Command::Teardown(args) => teardown(&cli.target, args).await,

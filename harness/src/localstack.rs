@@ -206,7 +206,7 @@ impl EmbeddedLocalStack {
                 Ok(not_ready) if not_ready.is_empty() => {
                     let _ = writeln!(
                         progress,
-                        "LocalStack healthy at {} after {:.1} s",
+                        "LocalStack healthy at {} after {:.2} s",
                         self.info.endpoint,
                         started.elapsed().as_secs_f64()
                     );
@@ -232,7 +232,7 @@ impl EmbeddedLocalStack {
                 );
                 last_report = Instant::now();
             }
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 

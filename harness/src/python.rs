@@ -68,9 +68,12 @@ pub fn discover(explicit: Option<&Path>) -> Result<Python, PythonError> {
 }
 
 fn candidates() -> Vec<PathBuf> {
+    // pyenv shims answer only for the selected version and cost ~0.1 s each to fail; every
+    // version they could run is found directly in the versions folder below.
     let mut out: Vec<PathBuf> = ["python3.13", "python3.12"]
         .iter()
         .filter_map(|name| find_on_path(name))
+        .filter(|path| !is_pyenv_shim(path))
         .collect();
     let pyenv_root = std::env::var_os("PYENV_ROOT")
         .map(PathBuf::from)
@@ -97,6 +100,12 @@ fn pyenv_candidates(versions_dir: &Path) -> Vec<PathBuf> {
         .collect();
     found.sort_by_key(|(version, _)| std::cmp::Reverse(*version));
     found.into_iter().map(|(_, p)| p).collect()
+}
+
+fn is_pyenv_shim(path: &Path) -> bool {
+    path.parent().is_some_and(|dir| {
+        dir.ends_with("shims") && dir.parent().is_some_and(|p| p.join("versions").is_dir())
+    })
 }
 
 fn find_on_path(name: &str) -> Option<PathBuf> {
@@ -186,6 +195,15 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("/nonexistent/python9"), "{text}");
         assert!(text.contains(">= 3.12"), "{text}");
+    }
+
+    #[test]
+    fn pyenv_shims_are_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("shims")).unwrap();
+        std::fs::create_dir_all(dir.path().join("versions")).unwrap();
+        assert!(is_pyenv_shim(&dir.path().join("shims/python3.13")));
+        assert!(!is_pyenv_shim(Path::new("/usr/bin/python3.13")));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! Nothing here does I/O, so every name rule, policy statement and call order is unit-tested
 //! here, and the AWS-facing deploy code only carries these values out.
 
+pub mod docs;
 pub mod names;
 pub mod plan;
 pub mod policy;
