@@ -43,6 +43,8 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Delete everything of one run, refusing untagged resources, and verify nothing is left.
     Teardown(TeardownArgs),
+    /// Find leftovers of crashed runs by name and tear down every run older than DURATION.
+    Gc(GcArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -96,6 +98,18 @@ pub struct TeardownArgs {
     pub safety: SafetyArgs,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct GcArgs {
+    /// Remove runs whose newest resource is older than this: 30m, 2h, 1d, 1h30m (0 = all).
+    #[arg(long, value_name = "DURATION", value_parser = deploy::gc::parse_duration)]
+    pub older_than: std::time::Duration,
+    /// List what would be removed without deleting anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum HandlerBuild {
     Dev,
@@ -121,6 +135,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plan(args) => plan(&cli.target, args),
         Command::Deploy(args) => deploy(&cli.target, args).await,
         Command::Teardown(args) => teardown(&cli.target, args).await,
+        Command::Gc(args) => gc(&cli.target, args).await,
     }
 }
 
@@ -238,6 +253,50 @@ async fn teardown(target_args: &TargetArgs, args: TeardownArgs) -> anyhow::Resul
         args.run_id,
         report.deleted.len(),
         report.absent.len()
+    );
+    Ok(())
+}
+
+async fn gc(target_args: &TargetArgs, args: GcArgs) -> anyhow::Result<()> {
+    let target = Target::connect(target_args, &mut std::io::stderr()).await?;
+    deploy::check_account_allowed(
+        &target,
+        &args.safety.allowed_accounts,
+        &mut std::io::stderr(),
+    )
+    .await?;
+    eprintln!(
+        "looking for runs older than {} on {}{}",
+        deploy::gc::format_age(args.older_than),
+        target.describe(),
+        if args.dry_run { " (dry run)" } else { "" }
+    );
+    let options = deploy::gc::GcOptions {
+        older_than: args.older_than,
+        dry_run: args.dry_run,
+        runs: None,
+    };
+    let report = deploy::gc::gc(&target, &options, &mut std::io::stderr()).await;
+    target.shutdown()?;
+    if report.runs.is_empty() {
+        println!("no run of ours found");
+    }
+    for run in &report.runs {
+        println!("{}", run.summary(args.older_than));
+    }
+    for error in &report.errors {
+        eprintln!("error: {error}");
+    }
+    let failed = report
+        .runs
+        .iter()
+        .filter(|r| matches!(r.outcome, deploy::gc::Outcome::Failed(_)))
+        .count();
+    anyhow::ensure!(
+        report.is_clean(),
+        "gc incomplete: {failed} run(s) not removed cleanly, {} listing(s) failed; \
+         resources without our tag are never deleted, remove them by hand if they are yours",
+        report.errors.len()
     );
     Ok(())
 }

@@ -1,14 +1,17 @@
 //! The harness library: where the pipeline runs ([`target`]), the embedded LocalStack
 //! ([`python`], [`provision`], [`localstack`], [`proc_tree`]), the handler artifact
-//! ([`artifact`]) and the command line ([`cli`]).
+//! ([`artifact`]), the command line ([`cli`]), and an HTTP client that records the SDK's
+//! requests for request-level tests ([`recording`]).
 
 pub mod artifact;
 pub mod cli;
 pub mod deploy;
+pub mod docker;
 pub mod localstack;
 pub mod paths;
 pub mod proc_tree;
 pub mod provision;
 pub mod python;
+pub mod recording;
 pub mod stack;
 pub mod target;

@@ -57,6 +57,9 @@ pub struct TargetArgs {
         global = true
     )]
     pub target: TargetKind,
+    /// With --target localstack: start LocalStack's pinned Docker image (needs a Docker daemon).
+    #[arg(long, global = true)]
+    pub docker: bool,
     /// Python >= 3.12 for the embedded LocalStack (default: discovered).
     #[arg(long, env = "HARNESS_PYTHON", global = true)]
     pub python: Option<PathBuf>,
@@ -72,6 +75,12 @@ pub enum TargetError {
     Provision(#[from] ProvisionError),
     #[error(transparent)]
     Supervisor(#[from] SupervisorError),
+    #[error(transparent)]
+    Docker(#[from] crate::docker::DockerError),
+    #[error(
+        "--docker starts its own LocalStack: use it with --target localstack and without --endpoint-url"
+    )]
+    DockerMisuse,
     #[error(
         "--target localstack needs --endpoint-url, e.g. --endpoint-url http://localhost:4566 \
          (or use the default --target embedded, which starts LocalStack itself)"
@@ -99,6 +108,8 @@ pub struct Target {
     pub sdk: SdkConfig,
     /// The LocalStack this process started (stopped when the target is shut down or dropped).
     embedded: Option<EmbeddedLocalStack>,
+    /// The LocalStack container this process started (removed when dropped).
+    docker: Option<crate::docker::DockerLocalStack>,
 }
 
 impl Target {
@@ -107,6 +118,10 @@ impl Target {
         args: &TargetArgs,
         progress: &mut (dyn std::io::Write + Send),
     ) -> Result<Self, TargetError> {
+        if args.docker && (args.target != TargetKind::Localstack || args.aws.endpoint_url.is_some())
+        {
+            return Err(TargetError::DockerMisuse);
+        }
         match args.target {
             TargetKind::Embedded => {
                 if args.aws.endpoint_url.is_some() {
@@ -128,6 +143,14 @@ impl Target {
                 }
                 let instance = start_embedded(args.python.clone(), progress).await?;
                 Self::for_embedded(instance, &args.aws).await
+            }
+            TargetKind::Localstack if args.docker => {
+                let container = crate::docker::start(progress).await?;
+                let mut target =
+                    Self::localstack(TargetKind::Localstack, &container.endpoint, &args.aws, None)
+                        .await;
+                target.docker = Some(container);
+                Ok(target)
             }
             TargetKind::Localstack => {
                 let endpoint = args
@@ -160,6 +183,7 @@ impl Target {
                     endpoint_url: None,
                     sdk,
                     embedded: None,
+                    docker: None,
                 })
             }
         }
@@ -179,6 +203,25 @@ impl Target {
         Self::localstack(kind, endpoint, aws, None).await
     }
 
+    /// A target from an SDK configuration the caller built (a custom HTTP client, e.g. the
+    /// [`crate::recording`] one, or other credentials). `endpoint_url` is `None` for AWS; like
+    /// [`Target::attach`], this target never owns a LocalStack process.
+    pub fn with_sdk_config(
+        kind: TargetKind,
+        region: &str,
+        endpoint_url: Option<&str>,
+        sdk: SdkConfig,
+    ) -> Self {
+        Self {
+            kind,
+            region: region.to_owned(),
+            endpoint_url: endpoint_url.map(str::to_owned),
+            sdk,
+            embedded: None,
+            docker: None,
+        }
+    }
+
     async fn localstack(
         kind: TargetKind,
         endpoint: &str,
@@ -196,6 +239,7 @@ impl Target {
             endpoint_url: Some(endpoint.to_owned()),
             sdk,
             embedded,
+            docker: None,
         }
     }
 
@@ -359,4 +403,56 @@ pub fn describe_instance(info: &InstanceInfo) -> String {
         info.log.display(),
         info.endpoint
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn docker_only_goes_with_target_localstack_and_no_endpoint() {
+        let mut args = TargetArgs {
+            docker: true,
+            ..TargetArgs::default()
+        };
+        let err = Target::connect(&args, &mut Vec::new()).await.unwrap_err();
+        assert!(matches!(err, TargetError::DockerMisuse), "{err}");
+        args.target = TargetKind::Localstack;
+        args.aws.endpoint_url = Some("http://localhost:4566".into());
+        let err = Target::connect(&args, &mut Vec::new()).await.unwrap_err();
+        assert!(matches!(err, TargetError::DockerMisuse), "{err}");
+    }
+
+    #[tokio::test]
+    async fn localstack_target_without_endpoint_says_which_flag_is_missing() {
+        let args = TargetArgs {
+            target: TargetKind::Localstack,
+            ..TargetArgs::default()
+        };
+        let err = Target::connect(&args, &mut Vec::new()).await.unwrap_err();
+        assert!(err.to_string().contains("--endpoint-url"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_endpoint_that_is_down_is_reported_with_the_fix() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let args = TargetArgs {
+            target: TargetKind::Localstack,
+            aws: AwsArgs {
+                endpoint_url: Some(format!("http://127.0.0.1:{port}")),
+                ..AwsArgs::default()
+            },
+            ..TargetArgs::default()
+        };
+        let err = Target::connect(&args, &mut Vec::new()).await.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("does not answer") && text.contains("--endpoint-url"),
+            "{text}"
+        );
+    }
 }

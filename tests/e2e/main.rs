@@ -5,7 +5,9 @@
 //! Filter as usual: `cargo test --test e2e -- lambda::`.
 
 mod deploy;
+mod gc;
 mod lambda;
+mod requests;
 mod shared;
 mod supervisor;
 
@@ -17,7 +19,9 @@ fn main() -> ExitCode {
     let args = Arguments::from_args();
     let mut trials: Vec<Trial> = Vec::new();
     trials.extend(deploy::trials());
+    trials.extend(gc::trials());
     trials.extend(lambda::trials());
+    trials.extend(requests::trials());
     trials.extend(supervisor::trials());
     trials.sort_by(|a, b| a.name().cmp(b.name()));
     let conclusion = libtest_mimic::run(&args, trials);

@@ -18,6 +18,12 @@ pub fn trials() -> Vec<Trial> {
             "supervisor::lambda_executor_pytest_suite",
             lambda_executor_pytest_suite,
         ),
+        // With a Docker daemon this would start a real container; here it checks the refusal.
+        Trial::test(
+            "supervisor::docker_without_a_daemon_says_how_to_proceed",
+            docker_without_a_daemon_says_how_to_proceed,
+        )
+        .with_ignored_flag(docker_daemon_present()),
     ]
 }
 
@@ -157,6 +163,38 @@ fn lambda_executor_pytest_suite() -> Result<(), Failed> {
             String::from_utf8_lossy(&out.stderr)
         )
         .into());
+    }
+    Ok(())
+}
+
+fn docker_daemon_present() -> bool {
+    std::env::var_os("DOCKER_HOST").is_some() || Path::new("/var/run/docker.sock").exists()
+}
+
+fn docker_without_a_daemon_says_how_to_proceed() -> Result<(), Failed> {
+    let state = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args([
+            "--target",
+            "localstack",
+            "--docker",
+            "teardown",
+            "--run-id",
+            "habcdefghij",
+        ])
+        .env("HARNESS_STATE_DIR", state.path())
+        .output()
+        .map_err(|e| format!("running harness: {e}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() != Some(1) {
+        return Err(format!(
+            "expected exit 1 without a daemon, got {}: {stderr}",
+            out.status
+        )
+        .into());
+    }
+    if !(stderr.contains("no Docker daemon reachable") && stderr.contains("drop --docker")) {
+        return Err(format!("the error does not say what to do: {stderr}").into());
     }
     Ok(())
 }

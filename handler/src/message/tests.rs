@@ -205,3 +205,23 @@ fn localstack_plan_has_null_version_and_prefix_group() {
     assert_eq!(value["version_id"], serde_json::Value::Null);
     assert_eq!(value["key"], "incoming/quarterly report été + notes.txt");
 }
+
+/// The README documents the FIFO message; its table must be the one on [`FifoMessage`].
+#[test]
+fn readme_documents_the_fifo_schema_exactly() {
+    let source = include_str!("../message.rs");
+    let readme = include_str!("../../../README.md");
+    let rows: Vec<&str> = source
+        .lines()
+        .take_while(|l| !l.contains("pub struct FifoMessage"))
+        .filter_map(|l| l.strip_prefix("/// |"))
+        .collect();
+    assert!(rows.len() > 10, "schema table not found on FifoMessage");
+    for row in rows {
+        let line = format!("|{row}");
+        assert!(
+            readme.lines().any(|l| l == line),
+            "README.md lacks the schema row `{line}`; copy the table from FifoMessage's doc"
+        );
+    }
+}

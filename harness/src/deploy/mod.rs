@@ -7,6 +7,7 @@
 
 mod aws_error;
 mod compute;
+pub mod gc;
 mod storage;
 pub mod teardown;
 pub mod verify;
@@ -192,4 +193,112 @@ pub fn names_for(run_id: &str) -> Result<StackNames, DeployError> {
 /// True when the target is a LocalStack (where a few AWS checks do not apply).
 pub fn is_emulated(target: &Target) -> bool {
     target.kind != TargetKind::Aws
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_config::{BehaviorVersion, Region};
+    use aws_sdk_sts::config::Credentials;
+    use aws_smithy_runtime_api::client::http::{
+        HttpConnector, HttpConnectorFuture, SharedHttpConnector, http_client_fn,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+    use crate::recording::Recorder;
+
+    /// STS answering GetCallerIdentity for one account, as AWS does.
+    #[derive(Debug)]
+    struct Sts(&'static str);
+
+    impl HttpConnector for Sts {
+        fn call(&self, _request: HttpRequest) -> HttpConnectorFuture {
+            let body = format!(
+                "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+                 <GetCallerIdentityResult><Arn>arn:aws:iam::{0}:user/deployer</Arn>\
+                 <UserId>AIDAEXAMPLE</UserId><Account>{0}</Account></GetCallerIdentityResult>\
+                 <ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata>\
+                 </GetCallerIdentityResponse>",
+                self.0
+            );
+            let status = 200.try_into().expect("a valid status");
+            HttpConnectorFuture::ready(Ok(HttpResponse::new(status, SdkBody::from(body))))
+        }
+    }
+
+    async fn target(kind: TargetKind, account: &'static str, recorder: &Recorder) -> Target {
+        let sts = http_client_fn(move |_, _| SharedHttpConnector::new(Sts(account)));
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .credentials_provider(Credentials::new(
+                "AKIDEXAMPLE",
+                "s3cr3t",
+                None,
+                None,
+                "unit",
+            ))
+            .http_client(recorder.wrap(sts))
+            .load()
+            .await;
+        Target::with_sdk_config(kind, "eu-west-1", None, sdk)
+    }
+
+    #[tokio::test]
+    async fn aws_refuses_an_account_not_allowed_and_names_it() {
+        let recorder = Recorder::new();
+        let aws = target(TargetKind::Aws, "123456789012", &recorder).await;
+        for allowed in [vec![], vec!["111111111111".to_owned()]] {
+            let mut progress = Vec::new();
+            let error = check_account_allowed(&aws, &allowed, &mut progress)
+                .await
+                .expect_err("an account not listed must be refused")
+                .to_string();
+            assert!(
+                error.contains("account 123456789012 is not allowed"),
+                "{error}"
+            );
+            assert!(error.contains("--allow-account 123456789012"), "{error}");
+            assert!(error.contains("HARNESS_ALLOWED_ACCOUNTS"), "{error}");
+            assert!(
+                progress.is_empty(),
+                "nothing may be announced before the check passes"
+            );
+        }
+        // The account came from STS, asked in the target's region.
+        let requests = recorder.requests();
+        assert_eq!(requests.len(), 2);
+        for request in &requests {
+            assert_eq!(request.signing_scope(), Some(("eu-west-1", "sts")));
+            assert!(request.body_text().contains("Action=GetCallerIdentity"));
+        }
+    }
+
+    #[tokio::test]
+    async fn aws_accepts_a_listed_account_and_says_which_and_where() {
+        let recorder = Recorder::new();
+        let aws = target(TargetKind::Aws, "123456789012", &recorder).await;
+        let allowed = ["111111111111".to_owned(), "123456789012".to_owned()];
+        let mut progress = Vec::new();
+        let account = check_account_allowed(&aws, &allowed, &mut progress)
+            .await
+            .unwrap();
+        assert_eq!(account, "123456789012");
+        assert_eq!(
+            String::from_utf8(progress).unwrap(),
+            "using AWS account 123456789012 in region eu-west-1\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn localstack_targets_need_no_allow_list() {
+        let recorder = Recorder::new();
+        let local = target(TargetKind::Localstack, "000000000000", &recorder).await;
+        let mut progress = Vec::new();
+        let account = check_account_allowed(&local, &[], &mut progress)
+            .await
+            .unwrap();
+        assert_eq!(account, "000000000000");
+        assert!(progress.is_empty());
+    }
 }

@@ -48,10 +48,29 @@ pub fn policies_markdown() -> String {
         names.run_id
     );
     for (title, document) in sections {
-        let pretty = serde_json::to_string_pretty(&document).unwrap_or_default();
+        let pretty = serde_json::to_string_pretty(&sorted_keys(document)).unwrap_or_default();
         out.push_str(&format!("\n#### {title}\n\n```json\n{pretty}\n```\n"));
     }
     out
+}
+
+/// The document with every object's keys in sorted order, so the text does not depend on
+/// whether some crate in the build turned on serde_json's `preserve_order`.
+fn sorted_keys(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sorted_keys(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted_keys).collect()),
+        other => other,
+    }
 }
 
 fn lambda_permission_doc(names: &StackNames, arns: &StackArns) -> Value {

@@ -85,7 +85,7 @@ pub fn deploy_plan(names: &StackNames, arns: &StackArns, email: &str) -> Vec<Pla
             "PutRolePolicy",
             &names.role,
             format!(
-                "{}: s3:GetObject(Version) on objects, kms:Decrypt via S3, sns:Publish on both topics, sqs:SendMessage on failure queue, logs on own log group",
+                "{}: s3:GetObject(Version) on objects, s3:ListBucket on the bucket, kms:Decrypt via S3, sns:Publish on both topics, sqs:SendMessage on failure queue, logs on own log group",
                 names.role_policy
             ),
         ),

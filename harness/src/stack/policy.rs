@@ -118,6 +118,15 @@ pub fn execution_role_policy(arns: &StackArns) -> Value {
                 "Resource": [arns.bucket_objects()]
             },
             {
+                // Without s3:ListBucket S3 answers 403 instead of 404 for a missing object, so
+                // the handler could not tell "deleted before processing" (skipped) from "not
+                // allowed" (a failure). Only on this bucket, and it lists nothing else.
+                "Sid": "TellMissingObjectsApart",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": [arns.bucket]
+            },
+            {
                 // HeadObject on an SSE-KMS object does not call KMS, but a GetObject would,
                 // and without it a future read fails with a confusing AccessDenied. Scoped to
                 // calls S3 makes for us, so the role cannot decrypt anything directly.

@@ -109,6 +109,12 @@ fn execution_role_policy_is_exact() {
                     "Resource": ["arn:aws:s3:::upl-habcdefghij-uploads/*"]
                 },
                 {
+                    "Sid": "TellMissingObjectsApart",
+                    "Effect": "Allow",
+                    "Action": ["s3:ListBucket"],
+                    "Resource": ["arn:aws:s3:::upl-habcdefghij-uploads"]
+                },
+                {
                     "Sid": "DecryptUploadedObjectsViaS3",
                     "Effect": "Allow",
                     "Action": ["kms:Decrypt"],
