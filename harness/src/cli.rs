@@ -29,6 +29,9 @@ pub struct Cli {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
+    /// Prove the pipeline end to end: deploy a fresh stack, read it back, upload a file, see its
+    /// FIFO message and email, tear down and verify nothing is left.
+    Check(CheckArgs),
     /// Start the embedded LocalStack and leave it running for later commands.
     Up,
     /// Stop the LocalStack `harness up` started, with every process it spawned.
@@ -90,6 +93,21 @@ pub struct DeployArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Address that gets the email alert.
+    #[arg(long, env = "HARNESS_EMAIL", default_value = "alerts@example.com")]
+    pub email: String,
+    /// A prebuilt `bootstrap` to deploy instead of building `handler/`.
+    #[arg(long)]
+    pub bootstrap: Option<std::path::PathBuf>,
+    /// Cargo profile to build the handler with.
+    #[arg(long, value_enum, default_value_t = HandlerBuild::Release)]
+    pub handler_build: HandlerBuild,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct TeardownArgs {
     /// The run whose stack to delete.
     #[arg(long)]
@@ -125,6 +143,7 @@ pub enum Output {
 /// Runs one command. Errors carry the fix in their message.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Check(args) => check(&cli.target, args).await,
         Command::Up => up(&cli.target).await,
         Command::Down => down(),
         Command::Status => status(),
@@ -157,12 +176,15 @@ fn plan(target: &TargetArgs, args: PlanArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn handler_zip(args: &DeployArgs) -> anyhow::Result<Vec<u8>> {
-    let executable = match &args.bootstrap {
-        Some(path) => path.clone(),
+fn handler_zip(
+    bootstrap: Option<&std::path::Path>,
+    build: HandlerBuild,
+) -> anyhow::Result<Vec<u8>> {
+    let executable = match bootstrap {
+        Some(path) => path.to_owned(),
         None => {
-            eprintln!("building the handler ({:?})", args.handler_build);
-            let profile = match args.handler_build {
+            eprintln!("building the handler ({build:?})");
+            let profile = match build {
                 HandlerBuild::Dev => BuildProfile::Dev,
                 HandlerBuild::Release => BuildProfile::Release,
             };
@@ -178,7 +200,7 @@ async fn deploy(target_args: &TargetArgs, args: DeployArgs) -> anyhow::Result<()
         None => RunId::random(),
     };
     let names = StackNames::with_default_prefix(&run_id);
-    let zip = handler_zip(&args)?;
+    let zip = handler_zip(args.bootstrap.as_deref(), args.handler_build)?;
     let target = Target::connect(target_args, &mut std::io::stderr()).await?;
     deploy::check_account_allowed(
         &target,
@@ -221,6 +243,37 @@ async fn deploy(target_args: &TargetArgs, args: DeployArgs) -> anyhow::Result<()
         );
     }
     target.shutdown()?;
+    Ok(())
+}
+
+async fn check(target_args: &TargetArgs, args: CheckArgs) -> anyhow::Result<()> {
+    let run_id = RunId::random();
+    let names = StackNames::with_default_prefix(&run_id);
+    let zip = handler_zip(args.bootstrap.as_deref(), args.handler_build)?;
+    let target = Target::connect(target_args, &mut std::io::stderr()).await?;
+    deploy::check_account_allowed(
+        &target,
+        &args.safety.allowed_accounts,
+        &mut std::io::stderr(),
+    )
+    .await?;
+    let config = DeployConfig {
+        handler_zip: zip,
+        email: args.email.clone(),
+        function_timeout_s: 30,
+    };
+    let outcomes = crate::check::run(&target, &names, &config, &mut std::io::stderr()).await;
+    let described = target.describe();
+    target.shutdown()?;
+    println!("\ncheck of run {run_id} on {described}:");
+    print!("{}", crate::check::render(&outcomes));
+    let failed = outcomes.iter().filter(|o| !o.ok).count();
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} of {} checks failed (details above)",
+        outcomes.len()
+    );
+    println!("all {} checks held", outcomes.len());
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 //! requests for request-level tests ([`recording`]).
 
 pub mod artifact;
+pub mod check;
 pub mod cli;
 pub mod deploy;
 pub mod docker;

@@ -18,6 +18,10 @@ pub fn trials() -> Vec<Trial> {
             "supervisor::lambda_executor_pytest_suite",
             lambda_executor_pytest_suite,
         ),
+        Trial::test(
+            "supervisor::harness_check_proves_the_pipeline_end_to_end",
+            harness_check_proves_the_pipeline_end_to_end,
+        ),
         // With a Docker daemon this would start a real container; here it checks the refusal.
         Trial::test(
             "supervisor::docker_without_a_daemon_says_how_to_proceed",
@@ -195,6 +199,23 @@ fn docker_without_a_daemon_says_how_to_proceed() -> Result<(), Failed> {
     }
     if !(stderr.contains("no Docker daemon reachable") && stderr.contains("drop --docker")) {
         return Err(format!("the error does not say what to do: {stderr}").into());
+    }
+    Ok(())
+}
+
+/// The README's main command, through the real CLI on a LocalStack it starts for itself.
+fn harness_check_proves_the_pipeline_end_to_end() -> Result<(), Failed> {
+    let state = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let stdout = harness_cli(state.path(), &["check", "--handler-build", "dev"])?;
+    for line in [
+        "ok  upload arrives once in the FIFO queue, encrypted with our key",
+        "ok  email alert sent for the upload",
+        "ok  teardown leaves nothing",
+        "checks held",
+    ] {
+        if !stdout.contains(line) {
+            return Err(format!("`harness check` output lacks `{line}`:\n{stdout}").into());
+        }
     }
     Ok(())
 }

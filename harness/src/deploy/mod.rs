@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::stack::{RunId, StackArns, StackNames};
 use crate::target::{Target, TargetKind};
 
-pub use aws_error::DeployError;
+pub use aws_error::{DeployError, describe as describe_error};
 
 /// What a deploy needs besides the names.
 #[derive(Debug, Clone)]

@@ -1,90 +1,23 @@
-//! The AWS-only paths, tested at the HTTP layer: a representative deploy (region eu-west-1)
-//! goes through a recording HTTP client to the shared LocalStack, and the exact requests are
-//! asserted — ARNs, policies and their conditions, as the generated documents say — since no
-//! AWS account is reachable here. Also the account guard of target `aws`.
+//! The assertions on a recorded deploy: each request that carries a policy, an ARN or a
+//! location is found and compared with the generated documents, every ARN is checked for the
+//! region and account, and every request for its signature and for leaked secrets.
 
-use std::collections::BTreeMap;
-
-use aws_config::{BehaviorVersion, Region};
-use aws_sdk_sts::config::Credentials;
-use harness::deploy::{self, DeployConfig, Deployment, teardown::teardown};
-use harness::recording::{RecordedRequest, Recorder};
+use harness::deploy::Deployment;
+use harness::recording::RecordedRequest;
 use harness::stack::policy::{
     bucket_policy, execution_role_policy, has_wildcard_resource, key_policy, queue_policy,
     wildcard_actions,
 };
-use harness::stack::{RunId, StackArns, StackNames};
-use harness::target::{Target, TargetKind};
-use libtest_mimic::{Failed, Trial};
-use serde_json::{Value, json};
+use harness::stack::{StackArns, StackNames};
+use libtest_mimic::Failed;
+use serde_json::json;
 
-use crate::shared::{self, Shared};
+use super::inspect::{
+    arns_in, condition_values, expect_eq, find, form, json_body, json_text, statements,
+};
+use super::{REGION, SECRET};
 
-pub fn trials() -> Vec<Trial> {
-    vec![
-        Trial::test(
-            "requests::a_deploy_sends_exactly_the_generated_policies_and_arns",
-            || with_shared(a_deploy_sends_exactly_the_generated_policies_and_arns),
-        ),
-        Trial::test("requests::target_aws_needs_its_account_allowed", || {
-            with_shared(target_aws_needs_its_account_allowed)
-        }),
-    ]
-}
-
-fn with_shared(test: fn(&'static Shared) -> Result<(), Failed>) -> Result<(), Failed> {
-    test(shared::get()?)
-}
-
-const REGION: &str = "eu-west-1";
-/// A secret that must never appear on the wire (SigV4 sends only a signature).
-const SECRET: &str = "harness-recorded-secret-9d41c7";
-
-fn a_deploy_sends_exactly_the_generated_policies_and_arns(
-    shared: &'static Shared,
-) -> Result<(), Failed> {
-    let endpoint = shared
-        .target()
-        .endpoint_url
-        .clone()
-        .expect("the shared target is a LocalStack");
-    let names = StackNames::with_default_prefix(&RunId::random());
-    let recorder = Recorder::new();
-    shared.runtime.block_on(async {
-        let sdk = aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(&endpoint)
-            .region(Region::new(REGION))
-            .credentials_provider(Credentials::new("test", SECRET, None, None, "e2e"))
-            .http_client(recorder.http_client())
-            .load()
-            .await;
-        let target = Target::with_sdk_config(TargetKind::Localstack, REGION, Some(&endpoint), sdk);
-        let mut log = Vec::new();
-        let config = DeployConfig {
-            handler_zip: shared.bootstrap_zip.clone(),
-            email: "alerts@example.com".into(),
-            function_timeout_s: 30,
-        };
-        let deployed = deploy::deploy(&target, &names, &config, &mut log).await;
-        let requests = recorder.requests();
-        let checked = match &deployed {
-            Ok((deployment, _)) => check_requests(&names, deployment, &requests),
-            Err(e) => Err(format!("deploy failed: {e}").into()),
-        };
-        // Tear down on the same (recording) target, whatever the checks said.
-        recorder.clear();
-        let report = teardown(&target, &names, &mut log).await;
-        checked?;
-        if !report.is_clean() || report.deleted.len() != 9 {
-            return Err(format!("teardown in {REGION} not clean: {report:?}").into());
-        }
-        // The teardown's requests carry no secret either, and all went to eu-west-1.
-        check_signing(&recorder.requests())?;
-        Ok(())
-    })
-}
-
-fn check_requests(
+pub(super) fn check_requests(
     names: &StackNames,
     deployment: &Deployment,
     requests: &[RecordedRequest],
@@ -308,7 +241,7 @@ fn check_requests(
 
 /// Every request is SigV4-signed for eu-west-1 and the secret key appears nowhere: not in a
 /// URI, a header (the Authorization header included) or a body.
-fn check_signing(requests: &[RecordedRequest]) -> Result<(), Failed> {
+pub(super) fn check_signing(requests: &[RecordedRequest]) -> Result<(), Failed> {
     if requests.is_empty() {
         return Err("no request was recorded".into());
     }
@@ -333,145 +266,4 @@ fn check_signing(requests: &[RecordedRequest]) -> Result<(), Failed> {
         }
     }
     Ok(())
-}
-
-fn target_aws_needs_its_account_allowed(shared: &'static Shared) -> Result<(), Failed> {
-    let endpoint = shared.target().endpoint_url.clone();
-    // A target of kind `aws` whose STS (LocalStack's) answers account 000000000000.
-    let aws = Target::with_sdk_config(
-        TargetKind::Aws,
-        &shared.target().region,
-        endpoint.as_deref(),
-        shared.sdk.clone(),
-    );
-    shared.runtime.block_on(async {
-        let mut progress = Vec::new();
-        let refused = deploy::check_account_allowed(&aws, &["123456789012".into()], &mut progress)
-            .await
-            .err()
-            .ok_or("an account not in the allow list was accepted")?
-            .to_string();
-        if !(refused.contains("account 000000000000 is not allowed")
-            && refused.contains("--allow-account 000000000000"))
-        {
-            return Err(
-                format!("the refusal does not name the account and the flag: {refused}").into(),
-            );
-        }
-        if !progress.is_empty() {
-            return Err("a refused target announced itself".into());
-        }
-        let allowed = ["123456789012".to_owned(), "000000000000".to_owned()];
-        let account = deploy::check_account_allowed(&aws, &allowed, &mut progress)
-            .await
-            .map_err(|e| format!("a listed account was refused: {e}"))?;
-        let said = String::from_utf8_lossy(&progress);
-        if account != "000000000000"
-            || said != "using AWS account 000000000000 in region us-east-1\n"
-        {
-            return Err(format!("accepted {account}, said {said:?}").into());
-        }
-        Ok(())
-    })
-}
-
-/// The first request `matches` accepts, or an error listing what was sent.
-fn find<'a>(
-    requests: &'a [RecordedRequest],
-    what: &str,
-    matches: impl Fn(&RecordedRequest) -> bool,
-) -> Result<&'a RecordedRequest, Failed> {
-    requests.iter().find(|r| matches(r)).ok_or_else(|| {
-        let sent: Vec<String> = requests
-            .iter()
-            .map(|r| format!("{} {} {:?}", r.method, r.uri, r.header("x-amz-target")))
-            .collect();
-        format!("no {what} request among:\n{}", sent.join("\n")).into()
-    })
-}
-
-fn expect_eq<T: PartialEq + std::fmt::Debug + ?Sized>(
-    what: &str,
-    found: &T,
-    wanted: &T,
-) -> Result<(), Failed> {
-    if found == wanted {
-        Ok(())
-    } else {
-        Err(format!("{what}:\nsent   {found:?}\nwanted {wanted:?}").into())
-    }
-}
-
-/// The URL-decoded parameters of a form body (the query protocol of IAM, SNS, STS).
-fn form(request: &RecordedRequest) -> BTreeMap<String, String> {
-    form_urlencoded::parse(request.body.as_deref().unwrap_or_default())
-        .into_owned()
-        .collect()
-}
-
-fn json_body(request: &RecordedRequest) -> Result<Value, Failed> {
-    serde_json::from_slice(request.body.as_deref().unwrap_or_default())
-        .map_err(|e| format!("{} {}: body is not JSON: {e}", request.method, request.uri).into())
-}
-
-fn json_text<S: AsRef<str>>(what: &str, text: Option<S>) -> Result<Value, Failed> {
-    let text = text.ok_or_else(|| format!("{what} missing"))?;
-    serde_json::from_str(text.as_ref()).map_err(|e| format!("{what} is not JSON: {e}").into())
-}
-
-fn statements(policy: &Value) -> Vec<&Value> {
-    policy["Statement"]
-        .as_array()
-        .map(|s| s.iter().collect())
-        .unwrap_or_default()
-}
-
-/// Every value of condition key `key`, under any operator, in any statement.
-fn condition_values<'a>(policy: &'a Value, key: &str) -> Vec<&'a str> {
-    statements(policy)
-        .into_iter()
-        .filter_map(|s| s["Condition"].as_object())
-        .flat_map(|operators| operators.values())
-        .filter_map(|keys| keys.get(key))
-        .filter_map(Value::as_str)
-        .collect()
-}
-
-/// Every ARN in a request: in its URI and in its body, form bodies URL-decoded first (JSON
-/// bodies escape nested policies with `\"`, which ends an ARN as well).
-fn arns_in(request: &RecordedRequest) -> Vec<String> {
-    let mut texts = vec![percent_decode(&request.uri)];
-    let is_form = request
-        .header("content-type")
-        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-    if is_form {
-        texts.extend(form(request).into_values());
-    } else {
-        texts.push(request.body_text());
-    }
-    let mut found = Vec::new();
-    for text in &texts {
-        let mut rest = text.as_str();
-        while let Some(at) = rest.find("arn:") {
-            let starts_word = rest[..at]
-                .chars()
-                .next_back()
-                .is_none_or(|c| !c.is_ascii_alphanumeric());
-            let tail = &rest[at..];
-            let end = tail
-                .find(|c: char| c.is_whitespace() || "\"\\,<>&]}'".contains(c))
-                .unwrap_or(tail.len());
-            if starts_word {
-                found.push(tail[..end].to_owned());
-            }
-            rest = &tail[4..];
-        }
-    }
-    found
-}
-
-fn percent_decode(text: &str) -> String {
-    percent_encoding::percent_decode_str(text)
-        .decode_utf8_lossy()
-        .into_owned()
 }

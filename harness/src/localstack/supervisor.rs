@@ -1,0 +1,223 @@
+//! The supervisor: starts LocalStack in its own process group and waits until it is healthy,
+//! notices when it has died, and stops its whole process tree (or leaves it running for
+//! `harness down`).
+
+use std::fs;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::env::localstack_env;
+use super::health::health;
+use super::{InstanceInfo, SERVICES, STOP_GRACE, SupervisorError, io};
+use crate::proc_tree;
+use crate::provision::Venv;
+
+/// A LocalStack process this harness started. Dropping it stops the tree (best effort); call
+/// [`EmbeddedLocalStack::stop`] to learn whether anything survived, or
+/// [`EmbeddedLocalStack::detach`] to leave it running for `harness down`.
+#[derive(Debug)]
+pub struct EmbeddedLocalStack {
+    info: InstanceInfo,
+    child: Option<Child>,
+}
+
+impl EmbeddedLocalStack {
+    /// Starts LocalStack from `venv` with its files under `dir` and waits until it is healthy.
+    pub async fn start(
+        venv: &Venv,
+        dir: &Path,
+        health_timeout: Duration,
+        progress: &mut (dyn std::io::Write + Send),
+    ) -> Result<Self, SupervisorError> {
+        let port = free_port().map_err(|source| SupervisorError::Io {
+            what: "find a free loopback port",
+            path: PathBuf::from("127.0.0.1:0"),
+            source,
+        })?;
+        for scratch in SCRATCH_DIRS {
+            fs::create_dir_all(dir.join(scratch)).map_err(io("create the instance dir", dir))?;
+        }
+        let log = dir.join("localstack.log");
+        let log_file = fs::File::create(&log).map_err(io("create the log", &log))?;
+        let err_file = log_file.try_clone().map_err(io("create the log", &log))?;
+        let mut cmd = Command::new(venv.python());
+        cmd.args(["-m", "localstack.runtime.main"])
+            .env_clear()
+            .envs(localstack_env(port, dir))
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(log_file)
+            .stderr(err_file)
+            .process_group(0);
+        let child = cmd
+            .spawn()
+            .map_err(io("start LocalStack", &venv.python()))?;
+        let info = InstanceInfo {
+            pid: child.id(),
+            port,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            dir: dir.to_owned(),
+            log,
+            started_unix: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        };
+        let _ = writeln!(
+            progress,
+            "starting LocalStack (pid {}) on {}; log: {}",
+            info.pid,
+            info.endpoint,
+            info.log.display()
+        );
+        let mut instance = Self {
+            info,
+            child: Some(child),
+        };
+        instance.wait_healthy(health_timeout, progress).await?;
+        Ok(instance)
+    }
+
+    pub fn info(&self) -> &InstanceInfo {
+        &self.info
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.info.endpoint
+    }
+
+    /// Fails with the log tail when the process has died (a crash must fail the run loudly).
+    pub fn ensure_alive(&mut self) -> Result<(), SupervisorError> {
+        let exited = match self.child.as_mut() {
+            Some(child) => child.try_wait().ok().flatten().is_some(),
+            None => !proc_tree::is_alive(self.info.pid),
+        };
+        if exited {
+            return Err(SupervisorError::Crashed {
+                pid: self.info.pid,
+                log: self.info.log.clone(),
+                tail: self.info.log_tail(30),
+            });
+        }
+        Ok(())
+    }
+
+    async fn wait_healthy(
+        &mut self,
+        timeout: Duration,
+        progress: &mut (dyn std::io::Write + Send),
+    ) -> Result<(), SupervisorError> {
+        let started = Instant::now();
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .expect("a default reqwest client builds");
+        let url = format!("{}/_localstack/health", self.info.endpoint);
+        let mut last: String;
+        let mut last_report = Instant::now();
+        let _ = writeln!(
+            progress,
+            "waiting for {url} to report {} (up to {timeout:?})",
+            SERVICES.join(",")
+        );
+        loop {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                return Err(SupervisorError::DiedDuringStart {
+                    status: status.to_string(),
+                    log: self.info.log.clone(),
+                    tail: self.info.log_tail(30),
+                });
+            }
+            match health(&client, &url).await {
+                Ok(not_ready) if not_ready.is_empty() => {
+                    let _ = writeln!(
+                        progress,
+                        "LocalStack healthy at {} after {:.2} s",
+                        self.info.endpoint,
+                        started.elapsed().as_secs_f64()
+                    );
+                    return Ok(());
+                }
+                Ok(not_ready) => last = format!("services not ready: {}", not_ready.join(", ")),
+                Err(e) => last = e,
+            }
+            if started.elapsed() >= timeout {
+                return Err(SupervisorError::NotHealthy {
+                    endpoint: self.info.endpoint.clone(),
+                    waited: started.elapsed(),
+                    last,
+                    log: self.info.log.clone(),
+                    tail: self.info.log_tail(30),
+                });
+            }
+            if last_report.elapsed() >= Duration::from_secs(5) {
+                let _ = writeln!(
+                    progress,
+                    "  still waiting ({:.0} s): {last}",
+                    started.elapsed().as_secs_f64()
+                );
+                last_report = Instant::now();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Stops the whole tree and reports what it saw; fails if anything survived.
+    pub fn stop(mut self) -> Result<proc_tree::StopOutcome, SupervisorError> {
+        self.stop_inner()
+    }
+
+    fn stop_inner(&mut self) -> Result<proc_tree::StopOutcome, SupervisorError> {
+        let outcome = stop_instance(&self.info, self.child.take());
+        if outcome.survivors.is_empty() {
+            Ok(outcome)
+        } else {
+            Err(SupervisorError::Survivors(
+                outcome.survivors.into_iter().collect(),
+            ))
+        }
+    }
+
+    /// Leaves LocalStack running past this process and returns what identifies it.
+    pub fn detach(mut self) -> InstanceInfo {
+        // Dropping a std Child neither kills nor waits; the init process reaps it later.
+        self.child.take();
+        self.info.clone()
+    }
+}
+
+impl Drop for EmbeddedLocalStack {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            let _ = self.stop_inner();
+        }
+    }
+}
+
+/// Stops a (possibly detached) instance's process tree, reaping it when we are its parent, and
+/// removes its scratch directories (unzipped functions, S3 data); the log stays.
+pub fn stop_instance(info: &InstanceInfo, child: Option<Child>) -> proc_tree::StopOutcome {
+    let reaper = child.map(|mut c| std::thread::spawn(move || c.wait()));
+    let outcome = proc_tree::stop_tree(info.pid, STOP_GRACE);
+    if let Some(reaper) = reaper {
+        let _ = reaper.join();
+    }
+    if outcome.survivors.is_empty() {
+        for scratch in SCRATCH_DIRS {
+            let _ = fs::remove_dir_all(info.dir.join(scratch));
+        }
+    }
+    outcome
+}
+
+/// The instance's scratch directories (everything but its log), removed after a stop.
+const SCRATCH_DIRS: &[&str] = &["fs", "tmp", "cache"];
+
+fn free_port() -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}

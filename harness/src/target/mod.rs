@@ -1,0 +1,161 @@
+//! One notion of "where the pipeline runs", used by every command.
+//!
+//! * `embedded` (default): a LocalStack this harness starts on this machine (or the one
+//!   `harness up` left running), with Lambda functions run as local processes.
+//! * `localstack`: a LocalStack started elsewhere (e.g. in Docker), at `--endpoint-url`.
+//! * `aws`: a real account, credentials and region from the standard aws-config chain.
+//!
+//! The endpoint, region and credentials flow from here into every SDK client.
+//!
+//! The command-line flags are in `args`; resolving them into a [`Target`] (starting or
+//! attaching to a LocalStack, or loading the AWS configuration) in `connect`; starting an
+//! embedded LocalStack and the SDK configuration for any LocalStack in `local`. This module
+//! holds the resolved target and the SDK clients it hands out.
+
+mod args;
+mod connect;
+mod local;
+
+use aws_config::{Region, SdkConfig};
+
+use crate::localstack::{EmbeddedLocalStack, SupervisorError};
+use crate::provision::ProvisionError;
+use crate::python::PythonError;
+
+pub use args::{AwsArgs, TargetArgs, TargetKind};
+pub use local::{describe_instance, localstack_sdk_config, start_embedded};
+
+/// Region used on LocalStack targets unless `--region` says otherwise.
+pub const DEFAULT_LOCALSTACK_REGION: &str = "us-east-1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error(transparent)]
+    Python(#[from] PythonError),
+    #[error(transparent)]
+    Provision(#[from] ProvisionError),
+    #[error(transparent)]
+    Supervisor(#[from] SupervisorError),
+    #[error(transparent)]
+    Docker(#[from] crate::docker::DockerError),
+    #[error(
+        "--docker starts its own LocalStack: use it with --target localstack and without --endpoint-url"
+    )]
+    DockerMisuse,
+    #[error(
+        "--target localstack needs --endpoint-url, e.g. --endpoint-url http://localhost:4566 \
+         (or use the default --target embedded, which starts LocalStack itself)"
+    )]
+    MissingEndpoint,
+    #[error(
+        "--endpoint-url only applies to --target localstack; drop it or add --target localstack"
+    )]
+    StrayEndpoint,
+    #[error(
+        "{endpoint} does not answer as a LocalStack ({reason}); start it first or fix --endpoint-url"
+    )]
+    Unreachable { endpoint: String, reason: String },
+    #[error("provisioning was interrupted: {0}")]
+    Join(String),
+}
+
+/// A resolved target with SDK configuration ready for clients.
+#[derive(Debug)]
+pub struct Target {
+    pub kind: TargetKind,
+    pub region: String,
+    /// `None` on AWS.
+    pub endpoint_url: Option<String>,
+    pub sdk: SdkConfig,
+    /// The LocalStack this process started (stopped when the target is shut down or dropped).
+    embedded: Option<EmbeddedLocalStack>,
+    /// The LocalStack container this process started (removed when dropped).
+    docker: Option<crate::docker::DockerLocalStack>,
+}
+
+impl Target {
+    /// SDK configuration for another region of the same target (cross-region scenarios).
+    pub async fn sdk_for_region(&self, region: &str) -> SdkConfig {
+        match &self.endpoint_url {
+            Some(endpoint) => localstack_sdk_config(endpoint, region).await,
+            None => self
+                .sdk
+                .to_builder()
+                .region(Region::new(region.to_owned()))
+                .build(),
+        }
+    }
+
+    /// An S3 client; path-style on LocalStack, where bucket host names do not resolve.
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.sdk)
+            .force_path_style(self.endpoint_url.is_some())
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    pub fn lambda(&self) -> aws_sdk_lambda::Client {
+        aws_sdk_lambda::Client::new(&self.sdk)
+    }
+
+    pub fn kms(&self) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::new(&self.sdk)
+    }
+
+    pub fn sns(&self) -> aws_sdk_sns::Client {
+        aws_sdk_sns::Client::new(&self.sdk)
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk)
+    }
+
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::new(&self.sdk)
+    }
+
+    pub fn sts(&self) -> aws_sdk_sts::Client {
+        aws_sdk_sts::Client::new(&self.sdk)
+    }
+
+    pub fn logs(&self) -> aws_sdk_cloudwatchlogs::Client {
+        aws_sdk_cloudwatchlogs::Client::new(&self.sdk)
+    }
+
+    /// True when this process started the embedded LocalStack (it stops when the target does).
+    pub fn embedded_is_owned(&self) -> bool {
+        self.embedded.is_some()
+    }
+
+    /// The LocalStack this process started, if any.
+    pub fn embedded(&mut self) -> Option<&mut EmbeddedLocalStack> {
+        self.embedded.as_mut()
+    }
+
+    /// Fails with LocalStack's log tail when an embedded LocalStack has crashed.
+    pub fn ensure_alive(&mut self) -> Result<(), SupervisorError> {
+        match self.embedded.as_mut() {
+            Some(instance) => instance.ensure_alive(),
+            None => Ok(()),
+        }
+    }
+
+    /// One line saying what this target is.
+    pub fn describe(&self) -> String {
+        match (&self.kind, &self.endpoint_url) {
+            (TargetKind::Aws, _) => format!("aws (region {})", self.region),
+            (kind, Some(endpoint)) => {
+                format!("{kind:?} LocalStack at {endpoint} (region {})", self.region).to_lowercase()
+            }
+            (kind, None) => format!("{kind:?}"),
+        }
+    }
+
+    /// Stops an embedded LocalStack this process started; returns it detached otherwise.
+    pub fn shutdown(mut self) -> Result<(), SupervisorError> {
+        match self.embedded.take() {
+            Some(instance) => instance.stop().map(|_| ()),
+            None => Ok(()),
+        }
+    }
+}
