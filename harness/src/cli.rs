@@ -71,11 +71,9 @@ pub struct SafetyArgs {
     pub allowed_accounts: Vec<String>,
 }
 
+/// What every command that deploys needs: the handler, the email address, the account guard.
 #[derive(Debug, clap::Args)]
-pub struct DeployArgs {
-    /// Run id to deploy or converge (default: a new random one, printed).
-    #[arg(long)]
-    pub run_id: Option<String>,
+pub struct StackArgs {
     /// Address that gets the email alerts.
     #[arg(long, env = "HARNESS_EMAIL", default_value = "alerts@example.com")]
     pub email: String,
@@ -85,26 +83,26 @@ pub struct DeployArgs {
     /// Cargo profile to build the handler with.
     #[arg(long, value_enum, default_value_t = HandlerBuild::Release)]
     pub handler_build: HandlerBuild,
-    /// `text` (a summary) or `json` (one object on stdout).
-    #[arg(long, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
     #[command(flatten)]
     pub safety: SafetyArgs,
 }
 
 #[derive(Debug, clap::Args)]
-pub struct CheckArgs {
-    /// Address that gets the email alert.
-    #[arg(long, env = "HARNESS_EMAIL", default_value = "alerts@example.com")]
-    pub email: String,
-    /// A prebuilt `bootstrap` to deploy instead of building `handler/`.
+pub struct DeployArgs {
+    /// Run id to deploy or converge (default: a new random one, printed).
     #[arg(long)]
-    pub bootstrap: Option<std::path::PathBuf>,
-    /// Cargo profile to build the handler with.
-    #[arg(long, value_enum, default_value_t = HandlerBuild::Release)]
-    pub handler_build: HandlerBuild,
+    pub run_id: Option<String>,
+    /// `text` (a summary) or `json` (one object on stdout).
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
     #[command(flatten)]
-    pub safety: SafetyArgs,
+    pub stack: StackArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -176,22 +174,36 @@ fn plan(target: &TargetArgs, args: PlanArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn handler_zip(
-    bootstrap: Option<&std::path::Path>,
-    build: HandlerBuild,
-) -> anyhow::Result<Vec<u8>> {
-    let executable = match bootstrap {
-        Some(path) => path.to_owned(),
+/// Builds (or reads) the handler, connects to the target and applies the account guard.
+async fn prepare(
+    target_args: &TargetArgs,
+    stack: &StackArgs,
+) -> anyhow::Result<(Target, DeployConfig)> {
+    let executable = match &stack.bootstrap {
+        Some(path) => path.clone(),
         None => {
-            eprintln!("building the handler ({build:?})");
-            let profile = match build {
+            eprintln!("building the handler ({:?})", stack.handler_build);
+            let profile = match stack.handler_build {
                 HandlerBuild::Dev => BuildProfile::Dev,
                 HandlerBuild::Release => BuildProfile::Release,
             };
             artifact::build_bootstrap(profile)?
         }
     };
-    Ok(artifact::zip_bootstrap(&executable)?)
+    let handler_zip = artifact::zip_bootstrap(&executable)?;
+    let target = Target::connect(target_args, &mut std::io::stderr()).await?;
+    deploy::check_account_allowed(
+        &target,
+        &stack.safety.allowed_accounts,
+        &mut std::io::stderr(),
+    )
+    .await?;
+    let config = DeployConfig {
+        handler_zip,
+        email: stack.email.clone(),
+        function_timeout_s: 30,
+    };
+    Ok((target, config))
 }
 
 async fn deploy(target_args: &TargetArgs, args: DeployArgs) -> anyhow::Result<()> {
@@ -200,19 +212,7 @@ async fn deploy(target_args: &TargetArgs, args: DeployArgs) -> anyhow::Result<()
         None => RunId::random(),
     };
     let names = StackNames::with_default_prefix(&run_id);
-    let zip = handler_zip(args.bootstrap.as_deref(), args.handler_build)?;
-    let target = Target::connect(target_args, &mut std::io::stderr()).await?;
-    deploy::check_account_allowed(
-        &target,
-        &args.safety.allowed_accounts,
-        &mut std::io::stderr(),
-    )
-    .await?;
-    let config = DeployConfig {
-        handler_zip: zip,
-        email: args.email.clone(),
-        function_timeout_s: 30,
-    };
+    let (target, config) = prepare(target_args, &args.stack).await?;
     let (deployment, _) = deploy::deploy(&target, &names, &config, &mut std::io::stderr()).await?;
     match args.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&deployment)?),
@@ -249,19 +249,7 @@ async fn deploy(target_args: &TargetArgs, args: DeployArgs) -> anyhow::Result<()
 async fn check(target_args: &TargetArgs, args: CheckArgs) -> anyhow::Result<()> {
     let run_id = RunId::random();
     let names = StackNames::with_default_prefix(&run_id);
-    let zip = handler_zip(args.bootstrap.as_deref(), args.handler_build)?;
-    let target = Target::connect(target_args, &mut std::io::stderr()).await?;
-    deploy::check_account_allowed(
-        &target,
-        &args.safety.allowed_accounts,
-        &mut std::io::stderr(),
-    )
-    .await?;
-    let config = DeployConfig {
-        handler_zip: zip,
-        email: args.email.clone(),
-        function_timeout_s: 30,
-    };
+    let (target, config) = prepare(target_args, &args.stack).await?;
     let outcomes = crate::check::run(&target, &names, &config, &mut std::io::stderr()).await;
     let described = target.describe();
     target.shutdown()?;

@@ -221,3 +221,97 @@ fn free_port() -> std::io::Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
 }
+
+#[cfg(test)]
+mod tests {
+    //! The supervisor's failure paths, driven by stand-ins for LocalStack's interpreter: real
+    //! processes and real HTTP, no LocalStack needed.
+
+    use super::*;
+
+    /// A "venv" whose `bin/python` is the given shell script.
+    fn fake_venv(dir: &Path, script: &str) -> Venv {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = dir.join("venv/bin");
+        fs::create_dir_all(&bin).unwrap();
+        let python = bin.join("python");
+        fs::write(&python, script).unwrap();
+        fs::set_permissions(&python, fs::Permissions::from_mode(0o755)).unwrap();
+        Venv {
+            dir: dir.join("venv"),
+        }
+    }
+
+    #[tokio::test]
+    async fn death_during_start_up_fails_with_the_log_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let venv = fake_venv(
+            dir.path(),
+            "#!/bin/sh\necho 'ImportError: cannot import name X'\nexit 3\n",
+        );
+        let err = EmbeddedLocalStack::start(
+            &venv,
+            &dir.path().join("inst"),
+            Duration::from_secs(20),
+            &mut Vec::new(),
+        )
+        .await
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("exited during start-up"), "{text}");
+        assert!(text.contains("ImportError: cannot import name X"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_crash_after_start_is_reported_with_the_log_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        // Answers the health check like LocalStack (every service available) on GATEWAY_LISTEN.
+        let server = format!(
+            r#"#!/bin/sh
+echo 'Ready.'
+exec python3 -c '
+import http.server, json, os
+host, port = os.environ["GATEWAY_LISTEN"].split(":")
+body = json.dumps({{"services": {{s: "available" for s in "{services}".split(",")}}}}).encode()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+http.server.HTTPServer((host, int(port)), H).serve_forever()
+'
+"#,
+            services = SERVICES.join(",")
+        );
+        let venv = fake_venv(dir.path(), &server);
+        let mut instance = EmbeddedLocalStack::start(
+            &venv,
+            &dir.path().join("inst"),
+            Duration::from_secs(20),
+            &mut Vec::new(),
+        )
+        .await
+        .unwrap();
+        instance.ensure_alive().unwrap();
+        let pid = instance.info().pid;
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let err = loop {
+            match instance.ensure_alive() {
+                Err(e) => break e,
+                Ok(()) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Ok(()) => panic!("a killed LocalStack still counts as alive"),
+            }
+        };
+        let text = err.to_string();
+        assert!(
+            text.contains("no longer running") && text.contains("Ready."),
+            "{text}"
+        );
+    }
+}
