@@ -255,6 +255,7 @@ pub async fn ensure_messaging(
         .await
         .map_err(|e| DeployError::call("sns Subscribe", &names.standard_topic, e))?;
     ctx.record("sns", "Subscribe", &names.standard_topic);
+    report_pending_confirmation(ctx, email, email_sub.subscription_arn()).await;
 
     let fifo = sns
         .create_topic()
@@ -322,4 +323,29 @@ pub async fn ensure_messaging(
         queue_url,
         failure_queue_url: failure.queue_url().unwrap_or_default().to_owned(),
     })
+}
+
+/// AWS delivers email only after the recipient confirms the subscription (LocalStack does not
+/// ask); say so instead of letting alerts vanish unnoticed.
+async fn report_pending_confirmation(ctx: &mut Ctx<'_>, email: &str, arn: Option<&str>) {
+    let Some(arn) = arn else { return };
+    let pending = ctx
+        .target
+        .sns()
+        .get_subscription_attributes()
+        .subscription_arn(arn)
+        .send()
+        .await
+        .ok()
+        .and_then(|a| {
+            a.attributes()
+                .and_then(|m| m.get("PendingConfirmation").cloned())
+        });
+    if pending.as_deref() == Some("true") {
+        let _ = writeln!(
+            ctx.progress,
+            "  note: the email subscription for {email} is pending confirmation; no alert is \
+             delivered until the recipient follows the link AWS mailed"
+        );
+    }
 }
