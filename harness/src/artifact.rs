@@ -38,14 +38,29 @@ pub enum ArtifactError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot find cargo's target directory: {0}")]
+    Metadata(String),
     #[error("cannot zip the bootstrap: {0}")]
     Zip(#[from] zip::result::ZipError),
 }
 
 /// Builds `bootstrap` with cargo and returns the path cargo reports for it.
 pub fn build_bootstrap(profile: BuildProfile) -> Result<PathBuf, ArtifactError> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
+    build_bootstrap_with(profile, &[], None)
+}
+
+/// Builds `bootstrap` with extra handler `features` (e.g. a test-only fault), into `target_dir`
+/// when given (else cargo's usual one), and returns the path cargo reports for it.
+///
+/// A build with other features must use its own target directory: cargo copies every build of
+/// the binary to `<target>/<profile>/bootstrap`, so it would replace the normal one under tests
+/// that zip it concurrently.
+pub fn build_bootstrap_with(
+    profile: BuildProfile,
+    features: &[&str],
+    target_dir: Option<&Path>,
+) -> Result<PathBuf, ArtifactError> {
+    let mut cmd = cargo();
     cmd.current_dir(workspace_root())
         .args(["build", "-p", "handler", "--bin", "bootstrap"])
         .arg("--message-format=json-render-diagnostics")
@@ -53,6 +68,13 @@ pub fn build_bootstrap(profile: BuildProfile) -> Result<PathBuf, ArtifactError> 
         .stderr(Stdio::inherit());
     if profile == BuildProfile::Release {
         cmd.arg("--release");
+    }
+    if !features.is_empty() {
+        let qualified: Vec<String> = features.iter().map(|f| format!("handler/{f}")).collect();
+        cmd.arg("--features").arg(qualified.join(","));
+    }
+    if let Some(dir) = target_dir {
+        cmd.arg("--target-dir").arg(dir);
     }
     let mut child = cmd.spawn().map_err(ArtifactError::CargoMissing)?;
     let stdout = child.stdout.take().expect("stdout was piped");
@@ -69,6 +91,39 @@ pub fn build_bootstrap(profile: BuildProfile) -> Result<PathBuf, ArtifactError> 
         });
     }
     executable.ok_or(ArtifactError::NoExecutable)
+}
+
+/// Cargo's target directory for this workspace (honours `CARGO_TARGET_DIR` and cargo config),
+/// as `cargo metadata` reports it.
+pub fn target_directory() -> Result<PathBuf, ArtifactError> {
+    let output = cargo()
+        .current_dir(workspace_root())
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(ArtifactError::CargoMissing)?;
+    if !output.status.success() {
+        return Err(ArtifactError::Metadata(format!(
+            "`cargo metadata` failed ({})",
+            output.status
+        )));
+    }
+    metadata_target_directory(&output.stdout)
+}
+
+fn metadata_target_directory(json: &[u8]) -> Result<PathBuf, ArtifactError> {
+    let metadata: serde_json::Value = serde_json::from_slice(json)
+        .map_err(|e| ArtifactError::Metadata(format!("unreadable `cargo metadata` output: {e}")))?;
+    metadata
+        .get("target_directory")
+        .and_then(serde_json::Value::as_str)
+        .map(PathBuf::from)
+        .ok_or_else(|| ArtifactError::Metadata("`cargo metadata` names no target_directory".into()))
+}
+
+/// The cargo that runs us (`$CARGO` under cargo), else the one on PATH.
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
 /// The `executable` of a cargo `compiler-artifact` message for the `bootstrap` binary.
@@ -119,6 +174,17 @@ mod tests {
         let lib = r#"{"reason":"compiler-artifact","target":{"name":"handler"},"executable":null}"#;
         assert_eq!(bootstrap_executable(lib), None);
         assert_eq!(bootstrap_executable("not json"), None);
+    }
+
+    #[test]
+    fn reads_the_target_directory_from_cargo_metadata() {
+        let json = br#"{"packages":[],"target_directory":"/w/target","version":1}"#;
+        assert_eq!(
+            metadata_target_directory(json).unwrap(),
+            PathBuf::from("/w/target")
+        );
+        assert!(metadata_target_directory(b"{}").is_err());
+        assert!(metadata_target_directory(b"not json").is_err());
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub enum Command {
     /// Prove the pipeline end to end: deploy a fresh stack, read it back, upload a file, see its
     /// FIFO message and email, tear down and verify nothing is left.
     Check(CheckArgs),
+    /// Run scenarios (scenarios/*.toml): seeded uploads, every delivery proven, reports written.
+    Run(RunArgs),
     /// Start the embedded LocalStack and leave it running for later commands.
     Up,
     /// Stop the LocalStack `harness up` started, with every process it spawned.
@@ -100,6 +102,21 @@ pub struct DeployArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario to run (repeatable; default: every scenario that runs on the target).
+    #[arg(long = "scenario")]
+    pub scenarios: Vec<String>,
+    /// Seed for every random choice (default: a new one, printed).
+    #[arg(long, env = "HARNESS_SEED")]
+    pub seed: Option<u64>,
+    /// Where the JSON and JUnit reports go.
+    #[arg(long, default_value = "reports")]
+    pub report_dir: std::path::PathBuf,
+    #[command(flatten)]
+    pub stack: StackArgs,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub stack: StackArgs,
@@ -142,6 +159,7 @@ pub enum Output {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Check(args) => check(&cli.target, args).await,
+        Command::Run(args) => run_scenarios(&cli.target, args).await,
         Command::Up => up(&cli.target).await,
         Command::Down => down(),
         Command::Status => status(),
@@ -198,11 +216,7 @@ async fn prepare(
         &mut std::io::stderr(),
     )
     .await?;
-    let config = DeployConfig {
-        handler_zip,
-        email: stack.email.clone(),
-        function_timeout_s: 30,
-    };
+    let config = DeployConfig::new(handler_zip, stack.email.clone());
     Ok((target, config))
 }
 
@@ -243,6 +257,75 @@ async fn deploy(target_args: &TargetArgs, args: DeployArgs) -> anyhow::Result<()
         );
     }
     target.shutdown()?;
+    Ok(())
+}
+
+async fn run_scenarios(target_args: &TargetArgs, args: RunArgs) -> anyhow::Result<()> {
+    use crate::runner::{self, Status, report};
+    let all = crate::scenario::load_dir(&crate::scenario::scenarios_dir())?;
+    let chosen: Vec<_> = if args.scenarios.is_empty() {
+        all
+    } else {
+        let mut chosen = Vec::new();
+        for name in &args.scenarios {
+            let Some(found) = all.iter().find(|s| &s.name == name) else {
+                let known: Vec<_> = all.iter().map(|s| s.name.as_str()).collect();
+                anyhow::bail!("no scenario `{name}`; known: {}", known.join(", "));
+            };
+            chosen.push(found.clone());
+        }
+        chosen
+    };
+    let seed = args.seed.unwrap_or_else(crate::stack::run_id::random_seed);
+    eprintln!("seed {seed} (replay with --seed {seed})");
+    let (target, config) = prepare(target_args, &args.stack).await?;
+    let mut reports = Vec::new();
+    for scenario in &chosen {
+        let report = runner::run_scenario(
+            &target,
+            scenario,
+            seed,
+            &config.handler_zip,
+            &mut std::io::stderr(),
+        )
+        .await;
+        if report.status == Status::Failed {
+            eprintln!("{}", report.failure_message());
+        }
+        reports.push(report);
+    }
+    target.shutdown()?;
+    println!("\n{}", report::summary_table(&reports));
+    for r in reports.iter().filter(|r| r.status == Status::Skipped) {
+        println!(
+            "skipped {}: {}",
+            r.scenario,
+            r.skipped_reason.as_deref().unwrap_or("")
+        );
+    }
+    for r in &reports {
+        for d in &r.divergences {
+            println!("divergence ({}): {d}", r.scenario);
+        }
+    }
+    let paths = report::write_reports(&args.report_dir, &reports)?;
+    println!(
+        "reports: {}",
+        paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let failed = reports
+        .iter()
+        .filter(|r| r.status == Status::Failed)
+        .count();
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} of {} scenario(s) failed (seed {seed})",
+        reports.len()
+    );
     Ok(())
 }
 

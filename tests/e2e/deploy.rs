@@ -28,11 +28,7 @@ fn with_shared(test: fn(&'static Shared) -> Result<(), Failed>) -> Result<(), Fa
 }
 
 fn config(shared: &Shared) -> DeployConfig {
-    DeployConfig {
-        handler_zip: shared.bootstrap_zip.clone(),
-        email: "alerts@example.com".into(),
-        function_timeout_s: 30,
-    }
+    DeployConfig::new(shared.bootstrap_zip.clone(), "alerts@example.com")
 }
 
 fn fresh_names() -> StackNames {

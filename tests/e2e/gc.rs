@@ -69,11 +69,7 @@ async fn scenario(
     foreign: &StackNames,
 ) -> Result<(), Failed> {
     let mut log = Vec::new();
-    let config = DeployConfig {
-        handler_zip: shared.bootstrap_zip.clone(),
-        email: "alerts@example.com".into(),
-        function_timeout_s: 30,
-    };
+    let config = DeployConfig::new(shared.bootstrap_zip.clone(), "alerts@example.com");
     let (deployment, _) = deploy::deploy(target, ours, &config, &mut log)
         .await
         .map_err(|e| format!("deploy failed: {e}"))?;

@@ -7,7 +7,9 @@
 mod deploy;
 mod gc;
 mod lambda;
+mod regressions;
 mod requests;
+mod scenarios;
 mod shared;
 mod supervisor;
 
@@ -21,6 +23,8 @@ fn main() -> ExitCode {
     trials.extend(deploy::trials());
     trials.extend(gc::trials());
     trials.extend(lambda::trials());
+    trials.extend(regressions::trials());
+    trials.extend(scenarios::trials());
     trials.extend(requests::trials());
     trials.extend(supervisor::trials());
     trials.sort_by(|a, b| a.name().cmp(b.name()));

@@ -35,12 +35,15 @@ impl Publisher for SnsPublisher {
     }
 
     async fn publish_fifo(&self, fifo: &FifoPublish) -> Result<Published, PublishError> {
-        let output = self
+        let request = self
             .client
             .publish()
             .topic_arn(&fifo.topic_arn)
-            .message(&fifo.message)
-            .message_group_id(&fifo.group_id)
+            .message(&fifo.message);
+        // Test-only fault (see the `fault-omit-group-id` feature): the original system's bug.
+        #[cfg(not(feature = "fault-omit-group-id"))]
+        let request = request.message_group_id(&fifo.group_id);
+        let output = request
             .message_deduplication_id(&fifo.dedup_id)
             .send()
             .await

@@ -12,7 +12,7 @@ use aws_sdk_s3::types::{Event, LambdaFunctionConfiguration, NotificationConfigur
 use super::aws_error::{DeployError, error_code, is_not_found};
 use super::{Ctx, DeployConfig};
 use crate::stack::StackArns;
-use crate::stack::plan::{FIFO_GROUPING, MAX_RETRY_ATTEMPTS};
+use crate::stack::plan::MAX_RETRY_ATTEMPTS;
 use crate::stack::policy::{execution_role_policy, execution_role_trust_policy, lambda_permission};
 
 /// How long a function may take to become Active.
@@ -90,7 +90,7 @@ pub async fn ensure_function(
         .variables("STANDARD_TOPIC_ARN", &arns.standard_topic)
         .variables("FIFO_TOPIC_ARN", &arns.fifo_topic)
         .variables("EXPECTED_KMS_KEY_ARN", &arns.key)
-        .variables("FIFO_GROUPING", FIFO_GROUPING)
+        .variables("FIFO_GROUPING", &config.fifo_grouping)
         .build();
     let exists = match lambda.get_function().function_name(&name).send().await {
         Ok(_) => true,

@@ -28,6 +28,20 @@ pub struct DeployConfig {
     pub email: String,
     /// Function timeout in seconds.
     pub function_timeout_s: i32,
+    /// The handler's `FIFO_GROUPING`: `bucket` or `prefix`.
+    pub fifo_grouping: String,
+}
+
+impl DeployConfig {
+    /// The standard configuration: 30 s timeout, one message group per bucket.
+    pub fn new(handler_zip: Vec<u8>, email: impl Into<String>) -> Self {
+        Self {
+            handler_zip,
+            email: email.into(),
+            function_timeout_s: 30,
+            fifo_grouping: crate::stack::plan::FIFO_GROUPING.to_owned(),
+        }
+    }
 }
 
 /// The deployed stack: everything a scenario or a user needs to use it.

@@ -328,7 +328,10 @@ pub async fn ensure_messaging(
 /// AWS delivers email only after the recipient confirms the subscription (LocalStack does not
 /// ask); say so instead of letting alerts vanish unnoticed.
 async fn report_pending_confirmation(ctx: &mut Ctx<'_>, email: &str, arn: Option<&str>) {
-    let Some(arn) = arn else { return };
+    // LocalStack delivers without confirmation (yet reports the flag), so only AWS is asked.
+    let Some(arn) = arn.filter(|_| ctx.target.kind == crate::target::TargetKind::Aws) else {
+        return;
+    };
     let pending = ctx
         .target
         .sns()

@@ -36,6 +36,9 @@ pub(super) fn localstack_env(port: u16, dir: &Path) -> Vec<(String, String)> {
         ("FILESYSTEM_ROOT".into(), path("fs")),
         ("TMPDIR".into(), path("tmp")),
         ("XDG_CACHE_HOME".into(), path("cache")),
+        // Async invocations that fail are retried as on AWS (twice), but after 1 s and 2 s
+        // instead of 1 and 2 minutes, so failure paths reach the on-failure queue in seconds.
+        ("LAMBDA_RETRY_BASE_DELAY".into(), "1".into()),
         // No DNS server on port 53, no analytics, no certificate download: no internet here.
         ("DNS_ADDRESS".into(), "0".into()),
         ("DISABLE_EVENTS".into(), "1".into()),

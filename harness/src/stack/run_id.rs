@@ -78,7 +78,7 @@ impl RunId {
     /// A fresh run id from the standard library's per-process random hash keys (seeded by the
     /// OS; each call gets new keys), so no extra dependency and no I/O of our own.
     pub fn random() -> Self {
-        Self::from_seed(RandomState::new().hash_one("run-id"))
+        Self::from_seed(random_seed())
     }
 
     pub fn as_str(&self) -> &str {
@@ -114,6 +114,12 @@ impl AsRef<str> for RunId {
     fn as_ref(&self) -> &str {
         &self.0
     }
+}
+
+/// A fresh seed from the standard library's per-process random state (no extra dependency):
+/// for run ids and for runs started without `--seed` (which print it).
+pub fn random_seed() -> u64 {
+    RandomState::new().hash_one(std::time::SystemTime::now())
 }
 
 #[cfg(test)]

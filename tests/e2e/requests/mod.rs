@@ -60,11 +60,7 @@ fn a_deploy_sends_exactly_the_generated_policies_and_arns(
             .await;
         let target = Target::with_sdk_config(TargetKind::Localstack, REGION, Some(&endpoint), sdk);
         let mut log = Vec::new();
-        let config = DeployConfig {
-            handler_zip: shared.bootstrap_zip.clone(),
-            email: "alerts@example.com".into(),
-            function_timeout_s: 30,
-        };
+        let config = DeployConfig::new(shared.bootstrap_zip.clone(), "alerts@example.com");
         let deployed = deploy::deploy(&target, &names, &config, &mut log).await;
         let requests = recorder.requests();
         let checked = match &deployed {

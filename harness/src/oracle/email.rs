@@ -1,0 +1,212 @@
+//! Email alerts: which uploaded version a mail names, and whether it says what the handler
+//! must say about it.
+//!
+//! The handler's body (`handler/src/message.rs`, `body`) is one `{label:<18}{value}` line per
+//! fact, with bucket and key passed through `visible` (control characters escaped, so a key
+//! cannot forge lines). The oracle reads those lines back and compares them with the upload
+//! rendered the same way. A mail names bucket, key, ETag and (on a versioned bucket) the version
+//! id; when the version is not named, ETag tells overwrites apart, and versions with identical
+//! content are counted together per (key, ETag) by [`super::matching`].
+
+use super::matching::{self, Attributed, Channel};
+use super::violation::{Mismatches, quoted_or_null};
+use super::{Expect, MailReceived, Uploaded, Violation};
+use crate::oracle::fifo::unquote;
+
+/// Width of the label column in the handler's body.
+const LABEL_WIDTH: usize = 18;
+
+/// What the handler writes for an absent value.
+const NONE: &str = "(none)";
+
+/// Attributes the mails addressed to the run to uploads, counts them per upload and checks each
+/// against its object. Deliveries in the returned attribution are positions in `mails`
+/// (irrelevant mails are attributed to nothing).
+pub(super) fn judge(
+    expect: &Expect,
+    uploads: &[Uploaded],
+    mails: &[MailReceived],
+) -> (Attributed, Vec<Violation>) {
+    let fields: Vec<Option<Fields>> = mails
+        .iter()
+        .map(|m| relevant(expect, m).then(|| Fields::parse(&m.body)))
+        .collect();
+    let candidates: Vec<Result<Vec<usize>, String>> = fields
+        .iter()
+        .map(|f| match f {
+            Some(f) => candidates(expect, uploads, f),
+            None => Ok(Vec::new()),
+        })
+        .collect();
+    let got = Attributed::new(
+        uploads,
+        &candidates,
+        mails.iter().map(|m| m.at_ms).collect(),
+    );
+    let mut violations = Vec::new();
+    for (position, (reason, f)) in candidates.iter().zip(&fields).enumerate() {
+        if let (Err(reason), Some(f)) = (reason, f) {
+            violations.push(Violation::UnexpectedEmail {
+                position,
+                subject: mails[position].subject.clone(),
+                key: f.key.clone(),
+                etag: f.etag.clone(),
+                reason: reason.clone(),
+            });
+        }
+    }
+    violations.extend(matching::count_violations(
+        uploads,
+        &got.per_upload,
+        Channel::Email,
+    ));
+    for (position, owner) in got.owner.iter().enumerate() {
+        if let (Some(u), Some(f)) = (owner, &fields[position]) {
+            violations.extend(check(expect, &uploads[*u], &mails[position], f));
+        }
+    }
+    (got, violations)
+}
+
+/// The mail is the pipeline's: addressed to the run's address (plain or `Name <addr>`), and not
+/// SNS's subscription confirmation.
+pub(super) fn relevant(expect: &Expect, mail: &MailReceived) -> bool {
+    let wanted = expect.email.trim();
+    let addressed = mail.to.iter().any(|to| {
+        let to = to.trim();
+        let addr = to
+            .rsplit_once('<')
+            .map_or(to, |(_, a)| a.trim_end_matches('>'));
+        addr.trim().eq_ignore_ascii_case(wanted)
+    });
+    addressed && !mail.subject.contains("Subscription Confirmation")
+}
+
+/// The handler's rendering of bucket and key in the body: control characters escaped.
+pub(super) fn visible(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The facts an alert body states (values as rendered; `(none)` read as absent).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Fields {
+    pub bucket: Option<String>,
+    pub key: Option<String>,
+    pub size: Option<String>,
+    /// Without quotes.
+    pub etag: Option<String>,
+    pub version_id: Option<String>,
+    pub verdict: Option<String>,
+}
+
+impl Fields {
+    pub fn parse(body: &str) -> Self {
+        let line = |label: &str| {
+            let prefix = format!("{label:<LABEL_WIDTH$}");
+            body.lines()
+                .find_map(|l| l.strip_prefix(prefix.as_str()))
+                .map(str::to_owned)
+        };
+        let known = |v: Option<String>| v.filter(|v| v != NONE);
+        Self {
+            bucket: line("Bucket:"),
+            key: line("Key:"),
+            size: line("Size:"),
+            etag: known(line("ETag:")).map(|e| unquote(&e).to_owned()),
+            version_id: known(line("Version ID:")),
+            verdict: line("Encryption:"),
+        }
+    }
+}
+
+/// The uploads (positions) a mail may be for, or why it is for none.
+pub(super) fn candidates(
+    expect: &Expect,
+    uploads: &[Uploaded],
+    f: &Fields,
+) -> Result<Vec<usize>, String> {
+    let (Some(bucket), Some(key)) = (&f.bucket, &f.key) else {
+        return Err("no `Bucket:` and `Key:` lines: not an alert the handler renders".to_owned());
+    };
+    if *bucket != visible(&expect.bucket) {
+        return Err(format!(
+            "names bucket {bucket:?}, not the run's bucket {:?}",
+            expect.bucket
+        ));
+    }
+    let same: Vec<usize> = (0..uploads.len())
+        .filter(|&u| {
+            visible(&uploads[u].key) == *key
+                && f.etag
+                    .as_deref()
+                    .is_none_or(|e| e == unquote(&uploads[u].etag))
+        })
+        .collect();
+    let found = match &f.version_id {
+        Some(v) => {
+            let exact: Vec<usize> = same
+                .iter()
+                .copied()
+                .filter(|&u| uploads[u].version_id.as_ref() == Some(v))
+                .collect();
+            if exact.is_empty() {
+                same.into_iter()
+                    .filter(|&u| uploads[u].version_id.is_none())
+                    .collect()
+            } else {
+                exact
+            }
+        }
+        None => same,
+    };
+    if found.is_empty() {
+        Err(format!(
+            "names key {key:?} ETag {} version {}, which no upload has",
+            quoted_or_null(&f.etag),
+            quoted_or_null(&f.version_id)
+        ))
+    } else {
+        Ok(found)
+    }
+}
+
+/// Checks one mail attributed to `upload`: verdict, size and the Subject's alert marker.
+pub(super) fn check(
+    expect: &Expect,
+    upload: &Uploaded,
+    mail: &MailReceived,
+    f: &Fields,
+) -> Vec<Violation> {
+    let mut report = Mismatches::new(upload);
+    // Values as JSON strings, like the FIFO findings; an absent line is `missing`.
+    let json = |v: &str| serde_json::Value::from(v).to_string();
+    let found = |v: &Option<String>| v.as_deref().map_or_else(|| "missing".to_owned(), json);
+    if f.verdict.as_deref() != Some(expect.verdict.as_str()) {
+        report.push("email.Encryption", json(&expect.verdict), found(&f.verdict));
+    }
+    let size = format!("{} bytes", upload.size);
+    if f.size.as_deref() != Some(size.as_str()) {
+        report.push("email.Size", json(&size), found(&f.size));
+    }
+    let alert = expect.verdict != "encrypted";
+    if mail.subject.starts_with("[SECURITY]") != alert {
+        let expected = if alert {
+            "starts with [SECURITY]"
+        } else {
+            "no [SECURITY] marker"
+        };
+        report.push("email.subject", expected, json(&mail.subject));
+    }
+    report.out
+}
+
+#[cfg(test)]
+mod tests;

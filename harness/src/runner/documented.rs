@@ -1,0 +1,366 @@
+//! The original system's two documented failures, reproduced on purpose.
+//!
+//! * `region-mismatch`: a bucket in one region notifying a Lambda in another. AWS rejects the
+//!   configuration (`InvalidArgument`), which is why the trigger "never fired"; LocalStack accepts
+//!   it, and the run says so as a named divergence instead of passing silently. The fix (the
+//!   same-region stack) must then deliver.
+//! * `fifo-missing-group-id`: a FIFO publish without `MessageGroupId` (or without a dedup id) is
+//!   rejected with AWS's exact texts; and when SNS rejects the handler's own publish, the
+//!   invocation fails loudly and the event lands in the on-failure queue instead of vanishing.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::types::{Event, LambdaFunctionConfiguration, NotificationConfiguration};
+
+use super::report::RunReport;
+use crate::deploy::{Deployment, describe_error};
+use crate::scenario::Scenario;
+use crate::target::{Target, TargetKind};
+
+/// AWS's exact texts (recorded from real AWS in LocalStack's snapshot tests).
+pub const GROUP_ID_REQUIRED: &str =
+    "Invalid parameter: The MessageGroupId parameter is required for FIFO topics";
+pub const DEDUP_ID_REQUIRED: &str = "Invalid parameter: The topic should either have \
+     ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly";
+
+pub async fn region_mismatch(
+    target: &Target,
+    scenario: &Scenario,
+    deployment: &Deployment,
+    report: &mut RunReport,
+    progress: &mut (dyn std::io::Write + Send),
+) {
+    let other = scenario
+        .stack
+        .bucket_region
+        .clone()
+        .filter(|r| r != &target.region)
+        .unwrap_or_else(|| {
+            if target.region == "eu-west-1" {
+                "us-east-2"
+            } else {
+                "eu-west-1"
+            }
+            .into()
+        });
+    let sdk = target.sdk_for_region(&other).await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(target.endpoint_url.is_some())
+            .build(),
+    );
+    let bucket = format!("upl-{}-mismatch", deployment.run_id);
+    let _ = writeln!(
+        progress,
+        "  bucket {bucket} in {other} -> function in {}",
+        target.region
+    );
+    let created = s3
+        .create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                    other.as_str(),
+                ))
+                .build(),
+        )
+        .send()
+        .await;
+    if let Err(e) = created {
+        report.errors.push(format!(
+            "creating {bucket} in {other}: {}",
+            describe_error(&e)
+        ));
+        return;
+    }
+    let permission = target
+        .lambda()
+        .add_permission()
+        .function_name(&deployment.function_name)
+        .statement_id(format!("upl-{}-mismatch", deployment.run_id))
+        .action("lambda:InvokeFunction")
+        .principal("s3.amazonaws.com")
+        .source_arn(format!("arn:aws:s3:::{bucket}"))
+        .source_account(&deployment.account_id)
+        .send()
+        .await;
+    if let Err(e) = permission {
+        report.errors.push(format!(
+            "AddPermission for {bucket}: {}",
+            describe_error(&e)
+        ));
+    }
+    let configured = s3
+        .put_bucket_notification_configuration()
+        .bucket(&bucket)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .lambda_function_configurations(
+                    LambdaFunctionConfiguration::builder()
+                        .lambda_function_arn(&deployment.function_arn)
+                        .events(Event::from("s3:ObjectCreated:*"))
+                        .build()
+                        .expect("arn and events are set"),
+                )
+                .build(),
+        )
+        .send()
+        .await;
+    match (configured, target.kind) {
+        (Err(e), _) => {
+            let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&e)
+                .unwrap_or_default()
+                .to_owned();
+            report.check(
+                "cross-region notification is rejected with InvalidArgument",
+                code == "InvalidArgument",
+                describe_error(&e),
+            );
+        }
+        (Ok(_), TargetKind::Aws) => report.check(
+            "cross-region notification is rejected with InvalidArgument",
+            false,
+            format!(
+                "AWS accepted a notification from {bucket} ({other}) to a function in {}",
+                target.region
+            ),
+        ),
+        (Ok(_), _) => {
+            let fired = upload_and_wait(
+                &s3,
+                target,
+                deployment,
+                &bucket,
+                "mismatch.txt",
+                Duration::from_secs(20),
+            )
+            .await;
+            report.divergences.push(format!(
+                "LocalStack accepts an S3 notification from a bucket in {other} to a Lambda in {} \
+                 (AWS rejects it with InvalidArgument, so the trigger never fires there) and {} \
+                 the function; the seed's failure reproduces on AWS only",
+                target.region,
+                if fired { "invoked" } else { "did not invoke" }
+            ));
+        }
+    }
+    // The fix: the stack whose bucket and function share a region delivers.
+    let main_s3 = target.s3();
+    let fixed = upload_and_wait(
+        &main_s3,
+        target,
+        deployment,
+        &deployment.bucket,
+        "fixed.txt",
+        Duration::from_secs(scenario.expect.delivery_deadline_s),
+    )
+    .await;
+    report.check(
+        "with bucket and function in one region the upload is delivered",
+        fixed,
+        "FIFO message for the same-region upload",
+    );
+    if let Err(e) = delete_plain_bucket(&s3, &bucket).await {
+        report.errors.push(format!("removing {bucket}: {e}"));
+    }
+}
+
+/// Uploads one object and waits until a FIFO message names it.
+async fn upload_and_wait(
+    s3: &aws_sdk_s3::Client,
+    target: &Target,
+    deployment: &Deployment,
+    bucket: &str,
+    name: &str,
+    deadline: Duration,
+) -> bool {
+    let key = format!("{}/{name}", deployment.run_id);
+    let put = s3
+        .put_object()
+        .bucket(bucket)
+        .key(&key)
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"probe"))
+        .send()
+        .await;
+    if put.is_err() {
+        return false;
+    }
+    let sqs = target.sqs();
+    let started = Instant::now();
+    while started.elapsed() < deadline {
+        let Ok(out) = sqs
+            .receive_message()
+            .queue_url(&deployment.queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+        else {
+            return false;
+        };
+        for m in out.messages() {
+            let body: serde_json::Value =
+                serde_json::from_str(m.body().unwrap_or_default()).unwrap_or_default();
+            if body["bucket"] == bucket && body["key"] == key.as_str() {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+async fn delete_plain_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<(), String> {
+    let listed = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| describe_error(&e))?;
+    for object in listed.contents() {
+        if let Some(key) = object.key() {
+            s3.delete_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| describe_error(&e))?;
+        }
+    }
+    s3.delete_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .map(drop)
+        .map_err(|e| describe_error(&e))
+}
+
+pub async fn fifo_missing_group_id(
+    target: &Target,
+    scenario: &Scenario,
+    deployment: &Deployment,
+    report: &mut RunReport,
+    progress: &mut (dyn std::io::Write + Send),
+) {
+    let sns = target.sns();
+    let _ = writeln!(
+        progress,
+        "  publishing to the FIFO topic without MessageGroupId"
+    );
+    let no_group = sns
+        .publish()
+        .topic_arn(&deployment.fifo_topic_arn)
+        .message("{}")
+        .message_deduplication_id("d1")
+        .send()
+        .await;
+    expect_rejection(
+        report,
+        "FIFO publish without MessageGroupId",
+        no_group.err().map(|e| describe_error(&e)),
+        GROUP_ID_REQUIRED,
+    );
+    let no_dedup = sns
+        .publish()
+        .topic_arn(&deployment.fifo_topic_arn)
+        .message("{}")
+        .message_group_id("g1")
+        .send()
+        .await;
+    expect_rejection(
+        report,
+        "FIFO publish without MessageDeduplicationId",
+        no_dedup.err().map(|e| describe_error(&e)),
+        DEDUP_ID_REQUIRED,
+    );
+
+    // Make SNS reject the handler's own FIFO publish: the topic it is configured with is gone.
+    let _ = writeln!(
+        progress,
+        "  deleting the FIFO topic so the handler's publish is rejected"
+    );
+    if let Err(e) = sns
+        .delete_topic()
+        .topic_arn(&deployment.fifo_topic_arn)
+        .send()
+        .await
+    {
+        report
+            .errors
+            .push(format!("DeleteTopic: {}", describe_error(&e)));
+        return;
+    }
+    let key = format!("{}/rejected.txt", deployment.run_id);
+    if let Err(e) = target
+        .s3()
+        .put_object()
+        .bucket(&deployment.bucket)
+        .key(&key)
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"rejected"))
+        .send()
+        .await
+    {
+        report
+            .errors
+            .push(format!("PutObject: {}", describe_error(&e)));
+        return;
+    }
+    let sqs = target.sqs();
+    let started = Instant::now();
+    let deadline = Duration::from_secs(scenario.expect.delivery_deadline_s);
+    let mut records = Vec::new();
+    while started.elapsed() < deadline && records.len() < scenario.expect.failures.max(1) {
+        match sqs
+            .receive_message()
+            .queue_url(&deployment.failure_queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+        {
+            Ok(out) => records.extend(
+                out.messages()
+                    .iter()
+                    .filter_map(|m| m.body().map(str::to_owned)),
+            ),
+            Err(e) => {
+                report.errors.push(format!(
+                    "ReceiveMessage (failure queue): {}",
+                    describe_error(&e)
+                ));
+                return;
+            }
+        }
+    }
+    let record: serde_json::Value = records
+        .first()
+        .and_then(|r| serde_json::from_str(r).ok())
+        .unwrap_or_default();
+    let error_type = record["responsePayload"]["errorType"]
+        .as_str()
+        .unwrap_or_default();
+    let names_key = record["requestPayload"]
+        .to_string()
+        .contains("rejected.txt");
+    report.check(
+        "a publish SNS rejects fails the invocation and lands in the on-failure queue",
+        records.len() == scenario.expect.failures && error_type == "Handler.PublishRejected" && names_key,
+        format!(
+            "{} record(s) after {:.1} s; errorType {error_type:?}; names the object: {names_key}; first: {}",
+            records.len(),
+            started.elapsed().as_secs_f64(),
+            records.first().map(|r| r.chars().take(300).collect::<String>()).unwrap_or_default()
+        ),
+    );
+}
+
+fn expect_rejection(report: &mut RunReport, name: &str, error: Option<String>, text: &str) {
+    match error {
+        None => report.check(format!("{name} is rejected"), false, "SNS accepted it"),
+        Some(e) => report.check(
+            format!("{name} is rejected with AWS's exact text"),
+            e.contains("InvalidParameter") && e.contains(text),
+            e,
+        ),
+    }
+}

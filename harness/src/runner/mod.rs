@@ -1,0 +1,236 @@
+//! Runs one scenario against a target: deploy a fresh stack, upload the seeded workload, collect
+//! every delivery, judge it with the oracle, tear down, and report.
+//!
+//! The seed drives every random choice of the workload and is in every report with the command
+//! that replays the run. The stack is torn down whatever happened, and a teardown that leaves
+//! anything behind fails the run.
+
+mod collect;
+mod documented;
+pub mod report;
+mod upload;
+
+use std::time::{Duration, Instant};
+
+use crate::deploy::{self, DeployConfig, teardown::teardown};
+use crate::mailbox::LocalStackSes;
+use crate::oracle::{self, Expect};
+use crate::scenario::{Scenario, ScenarioKind, TargetName};
+use crate::stack::{RunId, StackNames};
+use crate::target::{Target, TargetKind};
+use crate::workload;
+
+pub use report::{RunReport, Status};
+
+/// The scenario-facing name of a target kind.
+pub fn target_name(kind: TargetKind) -> TargetName {
+    match kind {
+        TargetKind::Embedded => TargetName::Embedded,
+        TargetKind::Localstack => TargetName::Localstack,
+        TargetKind::Aws => TargetName::Aws,
+    }
+}
+
+/// The command that replays a run.
+pub fn replay_command(scenario: &str, seed: u64, target: TargetKind) -> String {
+    let target = format!("{target:?}").to_lowercase();
+    format!("harness --target {target} run --scenario {scenario} --seed {seed}")
+}
+
+/// Runs `scenario` on `target` with `seed`; never panics, every problem is in the report.
+pub async fn run_scenario(
+    target: &Target,
+    scenario: &Scenario,
+    seed: u64,
+    handler_zip: &[u8],
+    progress: &mut (dyn std::io::Write + Send),
+) -> RunReport {
+    let started = Instant::now();
+    let mut report = RunReport::new(scenario, target, seed);
+    if !scenario.runs_on(target_name(target.kind)) {
+        report.skip(format!(
+            "scenario `{}` does not run on target {:?} (its targets: {:?})",
+            scenario.name, target.kind, scenario.targets
+        ));
+        return report;
+    }
+    let run_id = RunId::random();
+    let names = StackNames::with_default_prefix(&run_id);
+    report.run_id = run_id.to_string();
+    let _ = writeln!(
+        progress,
+        "scenario {} (seed {seed}, run {run_id}) on {}",
+        scenario.name,
+        target.describe()
+    );
+    let mut config =
+        DeployConfig::new(handler_zip.to_vec(), format!("alerts+{run_id}@example.com"));
+    config.fifo_grouping = scenario.stack.fifo_grouping.as_str().to_owned();
+    match deploy::deploy(target, &names, &config, progress).await {
+        Ok((deployment, _)) => match scenario.kind {
+            ScenarioKind::Pipeline => {
+                pipeline(target, scenario, seed, &deployment, &mut report, progress).await
+            }
+            ScenarioKind::RegionMismatch => {
+                documented::region_mismatch(target, scenario, &deployment, &mut report, progress)
+                    .await
+            }
+            ScenarioKind::FifoMissingGroupId => {
+                documented::fifo_missing_group_id(
+                    target,
+                    scenario,
+                    &deployment,
+                    &mut report,
+                    progress,
+                )
+                .await
+            }
+        },
+        Err(e) => report.errors.push(format!("deploy: {e}")),
+    }
+    let torn = teardown(target, &names, progress).await;
+    if !torn.is_clean() {
+        report.errors.push(format!(
+            "teardown left errors {:?} and resources {:?}",
+            torn.errors, torn.leftovers
+        ));
+    }
+    report.finish(started.elapsed());
+    report
+}
+
+/// The main scenario kind: upload the workload and prove every delivery.
+async fn pipeline(
+    target: &Target,
+    scenario: &Scenario,
+    seed: u64,
+    deployment: &deploy::Deployment,
+    report: &mut RunReport,
+    progress: &mut (dyn std::io::Write + Send),
+) {
+    let Some(endpoint) = target.endpoint_url.as_deref() else {
+        report.skip("proving email on AWS needs the S3 mailbox, which is not built yet".into());
+        return;
+    };
+    // A `-` (not `/`) after the run id, so with prefix grouping the top-level prefixes differ.
+    let plan = workload::plan(&scenario.workload, seed, &format!("{}-", deployment.run_id));
+    let epoch = Instant::now();
+    let _ = writeln!(
+        progress,
+        "  uploading {} files (concurrency {})",
+        plan.len(),
+        scenario.workload.concurrency
+    );
+    let uploads = match upload::upload_all(
+        &target.s3(),
+        &deployment.bucket,
+        &plan,
+        scenario.workload.concurrency,
+        epoch,
+    )
+    .await
+    {
+        Ok(uploads) => uploads,
+        Err(e) => {
+            report.errors.push(format!("upload: {e}"));
+            return;
+        }
+    };
+    report.uploads = uploads.clone();
+    let wanted = collect::Wanted {
+        fifo: uploads.len(),
+        mails: uploads.len(),
+        failures: scenario.expect.failures,
+    };
+    let _ = writeln!(
+        progress,
+        "  collecting deliveries (up to {} s)",
+        scenario.expect.delivery_deadline_s
+    );
+    let mut mailbox = LocalStackSes::new(endpoint);
+    let sources = collect::Sources {
+        queue_url: &deployment.queue_url,
+        failure_queue_url: &deployment.failure_queue_url,
+        email: &deployment.email_address,
+    };
+    let collected = match collect::collect(
+        &target.sqs(),
+        sources,
+        &mut mailbox,
+        wanted,
+        epoch,
+        Duration::from_secs(scenario.expect.delivery_deadline_s),
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            report.errors.push(format!("collect: {e}"));
+            return;
+        }
+    };
+    if collected.timed_out {
+        report.errors.push(format!(
+            "not everything arrived within {} s: {} of {} FIFO messages, {} of {} emails",
+            scenario.expect.delivery_deadline_s,
+            collected.fifo.len(),
+            wanted.fifo,
+            collected.mails.len(),
+            wanted.mails
+        ));
+    }
+    let expect = Expect {
+        bucket: deployment.bucket.clone(),
+        kms_key_arn: deployment.kms_key_arn.clone(),
+        email: deployment.email_address.clone(),
+        verdict: scenario.expect.verdict.clone(),
+        failures_expected: scenario.expect.failures,
+        sequencer_orders_overwrites: target.kind == TargetKind::Aws,
+    };
+    let judgement = oracle::judge(
+        &expect,
+        &uploads,
+        &collected.fifo,
+        &collected.mails,
+        &collected.failures,
+    );
+    report.judgement = Some(judgement);
+    // After collection, so the probe's own delivery cannot disturb the judgement.
+    probe_encryption_enforcement(target, deployment, report).await;
+}
+
+/// An upload asking for SSE-S3 instead of our KMS key must be denied by the bucket policy.
+/// Where the target does not enforce bucket policies (LocalStack), that is reported as a
+/// divergence, not as a pass.
+async fn probe_encryption_enforcement(
+    target: &Target,
+    deployment: &deploy::Deployment,
+    report: &mut RunReport,
+) {
+    let name = "an upload asking for other encryption than our KMS key is denied";
+    let key = format!("{}/probe-sse-s3", deployment.run_id);
+    let put = target
+        .s3()
+        .put_object()
+        .bucket(&deployment.bucket)
+        .key(&key)
+        .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"probe"))
+        .send()
+        .await;
+    match put {
+        Err(e) => {
+            let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&e).unwrap_or_default();
+            report.check(name, code == "AccessDenied", deploy::describe_error(&e));
+        }
+        Ok(_) if target.kind == TargetKind::Aws => report.check(
+            name,
+            false,
+            "AWS accepted an SSE-S3 upload despite the bucket policy",
+        ),
+        Ok(_) => report.divergences.push(format!(
+            "{name}: not enforced by this target (LocalStack does not evaluate bucket policies; \
+             the SSE-S3 probe upload was accepted)"
+        )),
+    }
+}
