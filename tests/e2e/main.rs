@@ -7,6 +7,7 @@
 mod deploy;
 mod gc;
 mod lambda;
+mod mailbox;
 mod regressions;
 mod requests;
 mod scenarios;
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
     trials.extend(deploy::trials());
     trials.extend(gc::trials());
     trials.extend(lambda::trials());
+    trials.extend(mailbox::trials());
     trials.extend(regressions::trials());
     trials.extend(scenarios::trials());
     trials.extend(requests::trials());

@@ -1,24 +1,15 @@
-//! Where the email alerts can be read back, behind one trait.
+//! The mailbox of LocalStack Community: its SES emulation.
 //!
 //! LocalStack Community hands SNS email to its SES emulation instead of SMTP; its introspection
-//! endpoint (`GET /_aws/ses`) lists every mail sent. Other mailboxes (an SMTP sink for LocalStack
-//! Pro or a relay, an S3 mailbox for AWS) implement the same trait. A mail's time is when the
-//! harness first saw it, so email latency has the polling interval as its resolution.
+//! endpoint (`GET /_aws/ses`) lists every mail sent, already split into subject and text part. A
+//! mail's time is when the harness first saw it, so email latency has the polling interval as
+//! its resolution.
 
 use std::collections::HashSet;
 use std::time::Instant;
 
+use super::Mailbox;
 use crate::oracle::MailReceived;
-
-/// A source of received mail.
-pub trait Mailbox {
-    /// Mails that arrived since the last call (each mail is returned once), stamped with the
-    /// milliseconds since `epoch`.
-    fn poll(
-        &mut self,
-        epoch: Instant,
-    ) -> impl std::future::Future<Output = Result<Vec<MailReceived>, String>> + Send;
-}
 
 /// LocalStack's SES introspection endpoint.
 #[derive(Debug)]
