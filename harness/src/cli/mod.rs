@@ -1,0 +1,174 @@
+//! Command-line interface: clap definitions and the commands they run.
+//!
+//! Each command resolves a [`Target`] from the shared flags and does one thing; `main` only
+//! parses and maps the outcome to an exit code.
+
+mod lifecycle;
+mod scenarios;
+mod stack;
+
+use crate::target::TargetArgs;
+
+use lifecycle::{down, status, up};
+use scenarios::run_scenarios;
+use stack::{check, deploy, gc, plan, teardown};
+
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "harness",
+    version,
+    about = "Deploys, exercises and verifies the S3 -> Lambda -> SNS -> SQS FIFO upload pipeline"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Prove the pipeline end to end: deploy a fresh stack, read it back, upload a file, see its
+    /// FIFO message and email, tear down and verify nothing is left.
+    Check(CheckArgs),
+    /// Run scenarios (scenarios/*.toml): seeded uploads, every delivery proven, reports written.
+    Run(RunArgs),
+    /// Start the embedded LocalStack and leave it running for later commands.
+    Up,
+    /// Stop the LocalStack `harness up` started, with every process it spawned.
+    Down,
+    /// Show whether a LocalStack started by `harness up` is running.
+    Status,
+    /// Print every IAM, KMS, S3 and SQS policy the deploy generates (the least-privilege model).
+    Policies,
+    /// List every resource and API call a deploy would make, without calling AWS.
+    Plan(PlanArgs),
+    /// Deploy (or converge) the whole stack and print what was made.
+    Deploy(DeployArgs),
+    /// Delete everything of one run, refusing untagged resources, and verify nothing is left.
+    Teardown(TeardownArgs),
+    /// Find leftovers of crashed runs by name and tear down every run older than DURATION.
+    Gc(GcArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// Run id whose names to show (default: a new random one).
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Address that gets the email alerts.
+    #[arg(long, env = "HARNESS_EMAIL", default_value = "alerts@example.com")]
+    pub email: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SafetyArgs {
+    /// AWS account ids a real-account run may use (also HARNESS_ALLOWED_ACCOUNTS, comma-separated).
+    #[arg(
+        long = "allow-account",
+        env = "HARNESS_ALLOWED_ACCOUNTS",
+        value_delimiter = ','
+    )]
+    pub allowed_accounts: Vec<String>,
+}
+
+/// What every command that deploys needs: the handler, the email address, the account guard.
+#[derive(Debug, clap::Args)]
+pub struct StackArgs {
+    /// Address that gets the email alerts.
+    #[arg(long, env = "HARNESS_EMAIL", default_value = "alerts@example.com")]
+    pub email: String,
+    /// A prebuilt `bootstrap` to deploy instead of building `handler/`.
+    #[arg(long)]
+    pub bootstrap: Option<std::path::PathBuf>,
+    /// Cargo profile to build the handler with.
+    #[arg(long, value_enum, default_value_t = HandlerBuild::Release)]
+    pub handler_build: HandlerBuild,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DeployArgs {
+    /// Run id to deploy or converge (default: a new random one, printed).
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// `text` (a summary) or `json` (one object on stdout).
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    #[command(flatten)]
+    pub stack: StackArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario to run (repeatable; default: every scenario that runs on the target).
+    #[arg(long = "scenario")]
+    pub scenarios: Vec<String>,
+    /// Seed for every random choice (default: a new one, printed).
+    #[arg(long, env = "HARNESS_SEED")]
+    pub seed: Option<u64>,
+    /// Where the JSON and JUnit reports go.
+    #[arg(long, default_value = "reports")]
+    pub report_dir: std::path::PathBuf,
+    #[command(flatten)]
+    pub stack: StackArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TeardownArgs {
+    /// The run whose stack to delete.
+    #[arg(long)]
+    pub run_id: String,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GcArgs {
+    /// Remove runs whose newest resource is older than this: 30m, 2h, 1d, 1h30m (0 = all).
+    #[arg(long, value_name = "DURATION", value_parser = crate::deploy::gc::parse_duration)]
+    pub older_than: std::time::Duration,
+    /// List what would be removed without deleting anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HandlerBuild {
+    Dev,
+    Release,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+/// Runs one command. Errors carry the fix in their message.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Check(args) => check(&cli.target, args).await,
+        Command::Run(args) => run_scenarios(&cli.target, args).await,
+        Command::Up => up(&cli.target).await,
+        Command::Down => down(),
+        Command::Status => status(),
+        Command::Policies => {
+            print!("{}", crate::stack::docs::policies_markdown());
+            Ok(())
+        }
+        Command::Plan(args) => plan(&cli.target, args),
+        Command::Deploy(args) => deploy(&cli.target, args).await,
+        Command::Teardown(args) => teardown(&cli.target, args).await,
+        Command::Gc(args) => gc(&cli.target, args).await,
+    }
+}

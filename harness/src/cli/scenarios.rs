@@ -1,0 +1,75 @@
+//! `harness run`: scenarios from `scenarios/`, one seed, reports and a summary.
+
+use crate::target::TargetArgs;
+
+use super::RunArgs;
+use super::stack::prepare;
+
+pub(super) async fn run_scenarios(target_args: &TargetArgs, args: RunArgs) -> anyhow::Result<()> {
+    use crate::runner::{self, Status, report};
+    let all = crate::scenario::load_dir(&crate::scenario::scenarios_dir())?;
+    let chosen: Vec<_> = if args.scenarios.is_empty() {
+        all
+    } else {
+        let mut chosen = Vec::new();
+        for name in &args.scenarios {
+            let Some(found) = all.iter().find(|s| &s.name == name) else {
+                let known: Vec<_> = all.iter().map(|s| s.name.as_str()).collect();
+                anyhow::bail!("no scenario `{name}`; known: {}", known.join(", "));
+            };
+            chosen.push(found.clone());
+        }
+        chosen
+    };
+    let seed = args.seed.unwrap_or_else(crate::stack::run_id::random_seed);
+    eprintln!("seed {seed} (replay with --seed {seed})");
+    let (target, config) = prepare(target_args, &args.stack).await?;
+    let mut reports = Vec::new();
+    for scenario in &chosen {
+        let report = runner::run_scenario(
+            &target,
+            scenario,
+            seed,
+            &config.handler_zip,
+            &mut std::io::stderr(),
+        )
+        .await;
+        if report.status == Status::Failed {
+            eprintln!("{}", report.failure_message());
+        }
+        reports.push(report);
+    }
+    target.shutdown()?;
+    println!("\n{}", report::summary_table(&reports));
+    for r in reports.iter().filter(|r| r.status == Status::Skipped) {
+        println!(
+            "skipped {}: {}",
+            r.scenario,
+            r.skipped_reason.as_deref().unwrap_or("")
+        );
+    }
+    for r in &reports {
+        for d in &r.divergences {
+            println!("divergence ({}): {d}", r.scenario);
+        }
+    }
+    let paths = report::write_reports(&args.report_dir, &reports)?;
+    println!(
+        "reports: {}",
+        paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let failed = reports
+        .iter()
+        .filter(|r| r.status == Status::Failed)
+        .count();
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} of {} scenario(s) failed (seed {seed})",
+        reports.len()
+    );
+    Ok(())
+}

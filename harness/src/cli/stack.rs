@@ -1,0 +1,193 @@
+//! The commands that act on a deployed stack: plan, deploy, check, teardown, gc, and the
+//! preparation they share (handler artifact, target, account guard).
+
+use crate::artifact::{self, BuildProfile};
+use crate::deploy::{self, DeployConfig};
+use crate::stack::{RunId, StackArns, StackNames, deploy_plan, render_plan};
+use crate::target::{self, Target, TargetArgs};
+
+use super::{
+    CheckArgs, DeployArgs, GcArgs, HandlerBuild, Output, PlanArgs, StackArgs, TeardownArgs,
+};
+
+pub(super) fn plan(target: &TargetArgs, args: PlanArgs) -> anyhow::Result<()> {
+    let run_id = match &args.run_id {
+        Some(id) => RunId::parse(id)?,
+        None => RunId::random(),
+    };
+    let names = StackNames::with_default_prefix(&run_id);
+    let region = target
+        .aws
+        .region
+        .clone()
+        .unwrap_or_else(|| target::DEFAULT_LOCALSTACK_REGION.to_owned());
+    // Unknown until the deploy asks STS and KMS: shown as placeholders.
+    let arns = StackArns::new("aws", &region, "ACCOUNT_ID", &names, "KEY_ID");
+    println!("run {run_id}, region {region}; no AWS call is made\n");
+    print!("{}", render_plan(&deploy_plan(&names, &arns, &args.email)));
+    Ok(())
+}
+
+/// Builds (or reads) the handler, connects to the target and applies the account guard.
+pub(super) async fn prepare(
+    target_args: &TargetArgs,
+    stack: &StackArgs,
+) -> anyhow::Result<(Target, DeployConfig)> {
+    let executable = match &stack.bootstrap {
+        Some(path) => path.clone(),
+        None => {
+            eprintln!("building the handler ({:?})", stack.handler_build);
+            let profile = match stack.handler_build {
+                HandlerBuild::Dev => BuildProfile::Dev,
+                HandlerBuild::Release => BuildProfile::Release,
+            };
+            artifact::build_bootstrap(profile)?
+        }
+    };
+    let handler_zip = artifact::zip_bootstrap(&executable)?;
+    let target = Target::connect(target_args, &mut std::io::stderr()).await?;
+    deploy::check_account_allowed(
+        &target,
+        &stack.safety.allowed_accounts,
+        &mut std::io::stderr(),
+    )
+    .await?;
+    let config = DeployConfig::new(handler_zip, stack.email.clone());
+    Ok((target, config))
+}
+
+pub(super) async fn deploy(target_args: &TargetArgs, args: DeployArgs) -> anyhow::Result<()> {
+    let run_id = match &args.run_id {
+        Some(id) => RunId::parse(id)?,
+        None => RunId::random(),
+    };
+    let names = StackNames::with_default_prefix(&run_id);
+    let (target, config) = prepare(target_args, &args.stack).await?;
+    let (deployment, _) = deploy::deploy(&target, &names, &config, &mut std::io::stderr()).await?;
+    match args.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&deployment)?),
+        Output::Text => {
+            println!(
+                "deployed run {} to {}",
+                deployment.run_id,
+                target.describe()
+            );
+            println!("  bucket         {}", deployment.bucket);
+            println!("  kms key        {}", deployment.kms_key_arn);
+            println!("  function       {}", deployment.function_arn);
+            println!("  standard topic {}", deployment.standard_topic_arn);
+            println!("  fifo topic     {}", deployment.fifo_topic_arn);
+            println!("  queue          {}", deployment.queue_url);
+            println!("  failure queue  {}", deployment.failure_queue_url);
+            println!("  email          {}", deployment.email_address);
+            println!(
+                "remove it with: harness teardown --run-id {}",
+                deployment.run_id
+            );
+        }
+    }
+    if target.embedded_is_owned() {
+        eprintln!(
+            "note: this LocalStack was started for this command and stops with it; \
+             run `harness up` first to keep a deployment"
+        );
+    }
+    target.shutdown()?;
+    Ok(())
+}
+
+pub(super) async fn check(target_args: &TargetArgs, args: CheckArgs) -> anyhow::Result<()> {
+    let run_id = RunId::random();
+    let names = StackNames::with_default_prefix(&run_id);
+    let (target, config) = prepare(target_args, &args.stack).await?;
+    let outcomes = crate::check::run(&target, &names, &config, &mut std::io::stderr()).await;
+    let described = target.describe();
+    target.shutdown()?;
+    println!("\ncheck of run {run_id} on {described}:");
+    print!("{}", crate::check::render(&outcomes));
+    let failed = outcomes.iter().filter(|o| !o.ok).count();
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} of {} checks failed (details above)",
+        outcomes.len()
+    );
+    println!("all {} checks held", outcomes.len());
+    Ok(())
+}
+
+pub(super) async fn teardown(target_args: &TargetArgs, args: TeardownArgs) -> anyhow::Result<()> {
+    let names = StackNames::with_default_prefix(&RunId::parse(&args.run_id)?);
+    let target = Target::connect(target_args, &mut std::io::stderr()).await?;
+    deploy::check_account_allowed(
+        &target,
+        &args.safety.allowed_accounts,
+        &mut std::io::stderr(),
+    )
+    .await?;
+    let report = deploy::teardown::teardown(&target, &names, &mut std::io::stderr()).await;
+    target.shutdown()?;
+    for error in &report.errors {
+        eprintln!("error: {error}");
+    }
+    for left in &report.leftovers {
+        eprintln!("left behind: {left}");
+    }
+    anyhow::ensure!(
+        report.is_clean(),
+        "teardown of run {} incomplete: {} error(s), {} leftover(s); re-run it after fixing the cause",
+        args.run_id,
+        report.errors.len(),
+        report.leftovers.len()
+    );
+    println!(
+        "run {} removed: {} deleted, {} already absent, nothing left",
+        args.run_id,
+        report.deleted.len(),
+        report.absent.len()
+    );
+    Ok(())
+}
+
+pub(super) async fn gc(target_args: &TargetArgs, args: GcArgs) -> anyhow::Result<()> {
+    let target = Target::connect(target_args, &mut std::io::stderr()).await?;
+    deploy::check_account_allowed(
+        &target,
+        &args.safety.allowed_accounts,
+        &mut std::io::stderr(),
+    )
+    .await?;
+    eprintln!(
+        "looking for runs older than {} on {}{}",
+        deploy::gc::format_age(args.older_than),
+        target.describe(),
+        if args.dry_run { " (dry run)" } else { "" }
+    );
+    let options = deploy::gc::GcOptions {
+        older_than: args.older_than,
+        dry_run: args.dry_run,
+        runs: None,
+    };
+    let report = deploy::gc::gc(&target, &options, &mut std::io::stderr()).await;
+    target.shutdown()?;
+    if report.runs.is_empty() {
+        println!("no run of ours found");
+    }
+    for run in &report.runs {
+        println!("{}", run.summary(args.older_than));
+    }
+    for error in &report.errors {
+        eprintln!("error: {error}");
+    }
+    let failed = report
+        .runs
+        .iter()
+        .filter(|r| matches!(r.outcome, deploy::gc::Outcome::Failed(_)))
+        .count();
+    anyhow::ensure!(
+        report.is_clean(),
+        "gc incomplete: {failed} run(s) not removed cleanly, {} listing(s) failed; \
+         resources without our tag are never deleted, remove them by hand if they are yours",
+        report.errors.len()
+    );
+    Ok(())
+}
