@@ -38,6 +38,8 @@ fn handler_built_without_fifo_group_id_is_caught_by_the_default_scenario() -> Re
         &scenario,
         scenarios::seed(),
         &zip,
+        "alerts@example.com",
+        &runner::MailSetup::Auto,
         &mut log,
     ));
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("regression-reports");

@@ -52,6 +52,8 @@ fn run(scenario: &scenario::Scenario) -> Result<(), Failed> {
         scenario,
         seed,
         &shared.bootstrap_zip,
+        "alerts@example.com",
+        &runner::MailSetup::Auto,
         &mut log,
     ));
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("scenario-reports");

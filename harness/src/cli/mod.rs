@@ -111,6 +111,13 @@ pub struct RunArgs {
     /// Where the JSON and JUnit reports go.
     #[arg(long, default_value = "reports")]
     pub report_dir: std::path::PathBuf,
+    /// On AWS: the bucket an SES receipt rule stores mail for the alert address's (verified)
+    /// domain in; the run confirms the subscription from it and reads the alerts back.
+    #[arg(long, env = "HARNESS_MAILBOX_BUCKET")]
+    pub mailbox_bucket: Option<String>,
+    /// Key prefix of the stored mails in --mailbox-bucket.
+    #[arg(long, default_value = "")]
+    pub mailbox_prefix: String,
     #[command(flatten)]
     pub stack: StackArgs,
 }

@@ -24,6 +24,13 @@ pub(super) async fn run_scenarios(target_args: &TargetArgs, args: RunArgs) -> an
     let seed = args.seed.unwrap_or_else(crate::stack::run_id::random_seed);
     eprintln!("seed {seed} (replay with --seed {seed})");
     let (target, config) = prepare(target_args, &args.stack).await?;
+    let mail = match &args.mailbox_bucket {
+        Some(bucket) => runner::MailSetup::S3 {
+            bucket: bucket.clone(),
+            prefix: args.mailbox_prefix.clone(),
+        },
+        None => runner::MailSetup::Auto,
+    };
     let mut reports = Vec::new();
     for scenario in &chosen {
         let report = runner::run_scenario(
@@ -31,6 +38,8 @@ pub(super) async fn run_scenarios(target_args: &TargetArgs, args: RunArgs) -> an
             scenario,
             seed,
             &config.handler_zip,
+            &config.email,
+            &mail,
             &mut std::io::stderr(),
         )
         .await;

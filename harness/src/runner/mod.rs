@@ -13,7 +13,8 @@ mod upload;
 use std::time::{Duration, Instant};
 
 use crate::deploy::{self, DeployConfig, teardown::teardown};
-use crate::mailbox::LocalStackSes;
+use crate::mailbox::s3::confirm_subscriptions;
+use crate::mailbox::{LocalStackSes, Mailbox, S3Mailbox};
 use crate::oracle::{self, Expect};
 use crate::scenario::{Scenario, ScenarioKind, TargetName};
 use crate::stack::{RunId, StackNames};
@@ -21,6 +22,27 @@ use crate::target::{Target, TargetKind};
 use crate::workload;
 
 pub use report::{RunReport, Status};
+
+/// Where a run reads the email alerts back.
+#[derive(Debug, Clone, Default)]
+pub enum MailSetup {
+    /// LocalStack's SES introspection on LocalStack targets; nothing on AWS (the pipeline
+    /// scenarios are then skipped, with that reason).
+    #[default]
+    Auto,
+    /// An S3 bucket an SES receipt rule stores incoming mail in (for AWS, with a verified domain:
+    /// the alert address must be on it). The run confirms the email subscription from the
+    /// confirmation mail before uploading.
+    S3 { bucket: String, prefix: String },
+}
+
+/// `user+<run>@domain`: one address per run, so mail of other runs is never counted.
+fn run_address(email: &str, run_id: &RunId) -> String {
+    match email.split_once('@') {
+        Some((user, domain)) => format!("{user}+{run_id}@{domain}"),
+        None => format!("{email}+{run_id}"),
+    }
+}
 
 /// The scenario-facing name of a target kind.
 pub fn target_name(kind: TargetKind) -> TargetName {
@@ -37,12 +59,15 @@ pub fn replay_command(scenario: &str, seed: u64, target: TargetKind) -> String {
     format!("harness --target {target} run --scenario {scenario} --seed {seed}")
 }
 
-/// Runs `scenario` on `target` with `seed`; never panics, every problem is in the report.
+/// Runs `scenario` on `target` with `seed`, alerts going to a per-run address derived from
+/// `email` and read back through `mail`; never panics, every problem is in the report.
 pub async fn run_scenario(
     target: &Target,
     scenario: &Scenario,
     seed: u64,
     handler_zip: &[u8],
+    email: &str,
+    mail: &MailSetup,
     progress: &mut (dyn std::io::Write + Send),
 ) -> RunReport {
     let started = Instant::now();
@@ -63,14 +88,45 @@ pub async fn run_scenario(
         scenario.name,
         target.describe()
     );
-    let mut config =
-        DeployConfig::new(handler_zip.to_vec(), format!("alerts+{run_id}@example.com"));
+    let mut config = DeployConfig::new(handler_zip.to_vec(), run_address(email, &run_id));
     config.fifo_grouping = scenario.stack.fifo_grouping.as_str().to_owned();
     match deploy::deploy(target, &names, &config, progress).await {
         Ok((deployment, _)) => match scenario.kind {
-            ScenarioKind::Pipeline => {
-                pipeline(target, scenario, seed, &deployment, &mut report, progress).await
-            }
+            ScenarioKind::Pipeline => match (mail, target.endpoint_url.as_deref()) {
+                (MailSetup::S3 { bucket, prefix }, _) => {
+                    let mut mailbox = S3Mailbox::new(target.s3(), bucket.clone(), prefix.clone());
+                    if confirm_subscription(target, &mut mailbox, &deployment, &mut report).await {
+                        pipeline(
+                            target,
+                            scenario,
+                            seed,
+                            &deployment,
+                            &mut mailbox,
+                            &mut report,
+                            progress,
+                        )
+                        .await
+                    }
+                }
+                (MailSetup::Auto, Some(endpoint)) => {
+                    let mut mailbox = LocalStackSes::new(endpoint);
+                    pipeline(
+                        target,
+                        scenario,
+                        seed,
+                        &deployment,
+                        &mut mailbox,
+                        &mut report,
+                        progress,
+                    )
+                    .await
+                }
+                (MailSetup::Auto, None) => report.skip(
+                    "proving email on AWS needs a mailbox: pass --mailbox-bucket (an SES \
+                     receipt-rule bucket for the alert address's verified domain)"
+                        .into(),
+                ),
+            },
             ScenarioKind::RegionMismatch => {
                 documented::region_mismatch(target, scenario, &deployment, &mut report, progress)
                     .await
@@ -99,19 +155,60 @@ pub async fn run_scenario(
     report
 }
 
+/// AWS sends a confirmation mail first; confirm from it (within the delivery deadline) so the
+/// alerts are delivered at all. Returns false (with the failure in the report) when it never came.
+async fn confirm_subscription(
+    target: &Target,
+    mailbox: &mut S3Mailbox,
+    deployment: &deploy::Deployment,
+    report: &mut RunReport,
+) -> bool {
+    let name = "email subscription confirmed from its confirmation mail";
+    let started = Instant::now();
+    while started.elapsed() < CONFIRMATION_DEADLINE {
+        let mails = match mailbox.poll(started).await {
+            Ok(mails) => mails,
+            Err(e) => {
+                report.check(name, false, e);
+                return false;
+            }
+        };
+        let ours: Vec<_> = mails
+            .into_iter()
+            .filter(|m| m.to.iter().any(|to| to == &deployment.email_address))
+            .collect();
+        if let Some(result) = confirm_subscriptions(&target.sns(), &ours)
+            .await
+            .into_iter()
+            .next()
+        {
+            let ok = result.is_ok();
+            report.check(name, ok, result.unwrap_or_else(|e| e));
+            return ok;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    report.check(
+        name,
+        false,
+        format!("no confirmation mail within {CONFIRMATION_DEADLINE:?}"),
+    );
+    false
+}
+
+/// How long AWS's subscription confirmation mail may take to land in the S3 mailbox.
+const CONFIRMATION_DEADLINE: Duration = Duration::from_secs(180);
+
 /// The main scenario kind: upload the workload and prove every delivery.
-async fn pipeline(
+async fn pipeline<M: Mailbox>(
     target: &Target,
     scenario: &Scenario,
     seed: u64,
     deployment: &deploy::Deployment,
+    mailbox: &mut M,
     report: &mut RunReport,
     progress: &mut (dyn std::io::Write + Send),
 ) {
-    let Some(endpoint) = target.endpoint_url.as_deref() else {
-        report.skip("proving email on AWS needs the S3 mailbox, which is not built yet".into());
-        return;
-    };
     // A `-` (not `/`) after the run id, so with prefix grouping the top-level prefixes differ.
     let plan = workload::plan(&scenario.workload, seed, &format!("{}-", deployment.run_id));
     let epoch = Instant::now();
@@ -147,7 +244,6 @@ async fn pipeline(
         "  collecting deliveries (up to {} s)",
         scenario.expect.delivery_deadline_s
     );
-    let mut mailbox = LocalStackSes::new(endpoint);
     let sources = collect::Sources {
         queue_url: &deployment.queue_url,
         failure_queue_url: &deployment.failure_queue_url,
@@ -156,7 +252,7 @@ async fn pipeline(
     let collected = match collect::collect(
         &target.sqs(),
         sources,
-        &mut mailbox,
+        mailbox,
         wanted,
         epoch,
         Duration::from_secs(scenario.expect.delivery_deadline_s),
@@ -232,5 +328,31 @@ async fn probe_encryption_enforcement(
             "{name}: not enforced by this target (LocalStack does not evaluate bucket policies; \
              the SSE-S3 probe upload was accepted)"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_run_gets_its_own_alert_address() {
+        let run = RunId::from_seed(42);
+        assert_eq!(
+            run_address("alerts@mail.example.org", &run),
+            format!("alerts+{run}@mail.example.org")
+        );
+        assert_ne!(
+            run_address("a@b.c", &RunId::from_seed(1)),
+            run_address("a@b.c", &RunId::from_seed(2))
+        );
+    }
+
+    #[test]
+    fn replay_command_names_scenario_seed_and_target() {
+        assert_eq!(
+            replay_command("overwrites", 7, TargetKind::Embedded),
+            "harness --target embedded run --scenario overwrites --seed 7"
+        );
     }
 }
