@@ -234,6 +234,7 @@ async fn pipeline<M: Mailbox>(
         }
     };
     report.uploads = uploads.clone();
+    check_encryption_at_rest(target, deployment, &uploads, report).await;
     let wanted = collect::Wanted {
         fifo: uploads.len(),
         mails: uploads.len(),
@@ -293,6 +294,59 @@ async fn pipeline<M: Mailbox>(
     report.judgement = Some(judgement);
     // After collection, so the probe's own delivery cannot disturb the judgement.
     probe_encryption_enforcement(target, deployment, report).await;
+}
+
+/// Every uploaded version, asked with HeadObject: SSE-KMS with our key and the Bucket Key on.
+/// This is the harness's own look, independent of the handler's verdict in its messages.
+async fn check_encryption_at_rest(
+    target: &Target,
+    deployment: &deploy::Deployment,
+    uploads: &[crate::oracle::Uploaded],
+    report: &mut RunReport,
+) {
+    let s3 = target.s3();
+    let mut wrong = Vec::new();
+    for upload in uploads {
+        let head = s3
+            .head_object()
+            .bucket(&deployment.bucket)
+            .key(&upload.key)
+            .set_version_id(upload.version_id.clone())
+            .send()
+            .await;
+        match head {
+            Ok(h) => {
+                let algorithm = h.server_side_encryption().map(|a| a.as_str().to_owned());
+                let key = h.ssekms_key_id().unwrap_or_default();
+                let key_ok = key == deployment.kms_key_arn
+                    || deployment.kms_key_arn.ends_with(&format!("key/{key}"));
+                if algorithm.as_deref() != Some("aws:kms")
+                    || !key_ok
+                    || h.bucket_key_enabled() != Some(true)
+                {
+                    wrong.push(format!(
+                        "{:?}: {algorithm:?}, key {key:?}, bucket key {:?}",
+                        upload.key,
+                        h.bucket_key_enabled()
+                    ));
+                }
+            }
+            Err(e) => wrong.push(format!(
+                "{:?}: HeadObject: {}",
+                upload.key,
+                deploy::describe_error(&e)
+            )),
+        }
+    }
+    report.check(
+        "every uploaded object is SSE-KMS with our key and the Bucket Key on (HeadObject)",
+        wrong.is_empty(),
+        if wrong.is_empty() {
+            format!("{} object(s)", uploads.len())
+        } else {
+            wrong.join("; ")
+        },
+    );
 }
 
 /// An upload asking for SSE-S3 instead of our KMS key must be denied by the bucket policy.
