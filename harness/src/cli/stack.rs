@@ -7,7 +7,8 @@ use crate::stack::{RunId, StackArns, StackNames, deploy_plan, render_plan};
 use crate::target::{self, Target, TargetArgs};
 
 use super::{
-    CheckArgs, DeployArgs, GcArgs, HandlerBuild, Output, PlanArgs, StackArgs, TeardownArgs,
+    CheckArgs, DeployArgs, GcArgs, HandlerBuild, Output, PlanArgs, SafetyArgs, StackArgs,
+    TeardownArgs,
 };
 
 pub(super) fn plan(target: &TargetArgs, args: PlanArgs) -> anyhow::Result<()> {
@@ -45,15 +46,17 @@ pub(super) async fn prepare(
         }
     };
     let handler_zip = artifact::zip_bootstrap(&executable)?;
-    let target = Target::connect(target_args, &mut std::io::stderr()).await?;
-    deploy::check_account_allowed(
-        &target,
-        &stack.safety.allowed_accounts,
-        &mut std::io::stderr(),
-    )
-    .await?;
+    let target = connect_allowed(target_args, &stack.safety).await?;
     let config = DeployConfig::new(handler_zip, stack.email.clone());
     Ok((target, config))
+}
+
+/// Connects to the target and, on AWS, refuses an account that is not explicitly allowed.
+async fn connect_allowed(target_args: &TargetArgs, safety: &SafetyArgs) -> anyhow::Result<Target> {
+    let target = Target::connect(target_args, &mut std::io::stderr()).await?;
+    deploy::check_account_allowed(&target, &safety.allowed_accounts, &mut std::io::stderr())
+        .await?;
+    Ok(target)
 }
 
 pub(super) async fn deploy(target_args: &TargetArgs, args: DeployArgs) -> anyhow::Result<()> {
@@ -117,13 +120,7 @@ pub(super) async fn check(target_args: &TargetArgs, args: CheckArgs) -> anyhow::
 
 pub(super) async fn teardown(target_args: &TargetArgs, args: TeardownArgs) -> anyhow::Result<()> {
     let names = StackNames::with_default_prefix(&RunId::parse(&args.run_id)?);
-    let target = Target::connect(target_args, &mut std::io::stderr()).await?;
-    deploy::check_account_allowed(
-        &target,
-        &args.safety.allowed_accounts,
-        &mut std::io::stderr(),
-    )
-    .await?;
+    let target = connect_allowed(target_args, &args.safety).await?;
     let report = deploy::teardown::teardown(&target, &names, &mut std::io::stderr()).await;
     target.shutdown()?;
     for error in &report.errors {
@@ -149,13 +146,7 @@ pub(super) async fn teardown(target_args: &TargetArgs, args: TeardownArgs) -> an
 }
 
 pub(super) async fn gc(target_args: &TargetArgs, args: GcArgs) -> anyhow::Result<()> {
-    let target = Target::connect(target_args, &mut std::io::stderr()).await?;
-    deploy::check_account_allowed(
-        &target,
-        &args.safety.allowed_accounts,
-        &mut std::io::stderr(),
-    )
-    .await?;
+    let target = connect_allowed(target_args, &args.safety).await?;
     eprintln!(
         "looking for runs older than {} on {}{}",
         deploy::gc::format_age(args.older_than),

@@ -14,7 +14,7 @@ pub mod verify;
 
 use serde::Serialize;
 
-use crate::stack::{RunId, StackArns, StackNames};
+use crate::stack::{StackArns, StackNames};
 use crate::target::{Target, TargetKind};
 
 pub use aws_error::{DeployError, describe as describe_error};
@@ -198,15 +198,21 @@ pub async fn check_account_allowed(
     Ok(account)
 }
 
-/// The names of a run id under the default prefix, or a clear error.
-pub fn names_for(run_id: &str) -> Result<StackNames, DeployError> {
-    let run_id = RunId::parse(run_id).map_err(|e| DeployError::Invalid(e.to_string()))?;
-    Ok(StackNames::with_default_prefix(&run_id))
-}
-
-/// True when the target is a LocalStack (where a few AWS checks do not apply).
-pub fn is_emulated(target: &Target) -> bool {
-    target.kind != TargetKind::Aws
+/// One attribute of an SNS subscription (`PendingConfirmation`, `RawMessageDelivery`, ...), or
+/// `None` when the subscription or the attribute cannot be read.
+pub async fn subscription_attribute(
+    sns: &aws_sdk_sns::Client,
+    subscription_arn: &str,
+    name: &str,
+) -> Option<String> {
+    sns.get_subscription_attributes()
+        .subscription_arn(subscription_arn)
+        .send()
+        .await
+        .ok()?
+        .attributes()?
+        .get(name)
+        .cloned()
 }
 
 #[cfg(test)]

@@ -332,18 +332,8 @@ async fn report_pending_confirmation(ctx: &mut Ctx<'_>, email: &str, arn: Option
     let Some(arn) = arn.filter(|_| ctx.target.kind == crate::target::TargetKind::Aws) else {
         return;
     };
-    let pending = ctx
-        .target
-        .sns()
-        .get_subscription_attributes()
-        .subscription_arn(arn)
-        .send()
-        .await
-        .ok()
-        .and_then(|a| {
-            a.attributes()
-                .and_then(|m| m.get("PendingConfirmation").cloned())
-        });
+    let pending =
+        super::subscription_attribute(&ctx.target.sns(), arn, "PendingConfirmation").await;
     if pending.as_deref() == Some("true") {
         let _ = writeln!(
             ctx.progress,

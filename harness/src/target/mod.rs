@@ -151,7 +151,7 @@ impl Target {
         }
     }
 
-    /// Stops an embedded LocalStack this process started; returns it detached otherwise.
+    /// Stops the embedded LocalStack this process started, if any (others are left running).
     pub fn shutdown(mut self) -> Result<(), SupervisorError> {
         match self.embedded.take() {
             Some(instance) => instance.stop().map(|_| ()),

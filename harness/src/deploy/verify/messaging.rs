@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::{Check, check, policy_json, text};
-use crate::deploy::Deployment;
+use crate::deploy::{Deployment, subscription_attribute};
 use crate::stack::StackArns;
 use crate::stack::policy::queue_policy;
 use crate::target::Target;
@@ -70,16 +70,7 @@ pub(super) async fn messaging_checks(
                 s.protocol() == Some("sqs") && s.endpoint() == Some(arns.fifo_queue.as_str())
             });
             let raw = match sub.and_then(|s| s.subscription_arn()) {
-                Some(arn) => sns
-                    .get_subscription_attributes()
-                    .subscription_arn(arn)
-                    .send()
-                    .await
-                    .ok()
-                    .and_then(|a| {
-                        a.attributes()
-                            .and_then(|m| m.get("RawMessageDelivery").cloned())
-                    }),
+                Some(arn) => subscription_attribute(&sns, arn, "RawMessageDelivery").await,
                 None => None,
             };
             check(
