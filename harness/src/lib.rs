@@ -4,15 +4,19 @@
 //! requests for request-level tests ([`recording`]).
 
 pub mod artifact;
+pub mod bench;
+pub mod chaos;
 pub mod check;
 pub mod cli;
 pub mod deploy;
 pub mod docker;
+pub mod html;
 pub mod localstack;
 pub mod mailbox;
 pub mod oracle;
 pub mod paths;
 pub mod proc_tree;
+pub mod progress;
 pub mod provision;
 pub mod python;
 pub mod recording;

@@ -4,11 +4,13 @@
 //!
 //! Filter as usual: `cargo test --test e2e -- lambda::`.
 
+mod bench;
 mod deploy;
 mod gc;
 mod lambda;
 mod mailbox;
 mod regressions;
+mod report;
 mod requests;
 mod scenarios;
 mod shared;
@@ -21,11 +23,13 @@ use libtest_mimic::{Arguments, Trial};
 fn main() -> ExitCode {
     let args = Arguments::from_args();
     let mut trials: Vec<Trial> = Vec::new();
+    trials.extend(bench::trials());
     trials.extend(deploy::trials());
     trials.extend(gc::trials());
     trials.extend(lambda::trials());
     trials.extend(mailbox::trials());
     trials.extend(regressions::trials());
+    trials.extend(report::trials());
     trials.extend(scenarios::trials());
     trials.extend(requests::trials());
     trials.extend(supervisor::trials());

@@ -3,6 +3,7 @@
 //! Each command resolves a [`Target`] from the shared flags and does one thing; `main` only
 //! parses and maps the outcome to an exit code.
 
+mod bench;
 mod lifecycle;
 mod scenarios;
 mod stack;
@@ -49,6 +50,36 @@ pub enum Command {
     Teardown(TeardownArgs),
     /// Find leftovers of crashed runs by name and tear down every run older than DURATION.
     Gc(GcArgs),
+    /// Measure end-to-end throughput: verified files/s over a sweep of concurrency and file
+    /// size, against raw PutObject in the same run; writes bench.json and bench.html.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Concurrency levels to sweep, comma-separated.
+    #[arg(long, default_value = "1,2,4,8,16")]
+    pub concurrency: String,
+    /// File sizes to sweep, comma-separated (B, KiB, MiB).
+    #[arg(long, default_value = "1KiB,256KiB")]
+    pub sizes: String,
+    /// Files per point and per measurement.
+    #[arg(long, default_value_t = crate::bench::config::DEFAULT_FILES)]
+    pub files: usize,
+    /// Seed for every random choice (default: a new one, printed).
+    #[arg(long, env = "HARNESS_SEED")]
+    pub seed: Option<u64>,
+    /// `on`: every delivery proven; `off`: deliveries only counted; `both`: each point both ways.
+    #[arg(long, value_enum, default_value_t = crate::bench::Checks::Both)]
+    pub checks: crate::bench::Checks,
+    /// How long one measurement may wait for its deliveries (default: 120 s + 1 s per file).
+    #[arg(long)]
+    pub delivery_deadline_s: Option<u64>,
+    /// Where bench.json and bench.html go.
+    #[arg(long, default_value = "reports")]
+    pub report_dir: std::path::PathBuf,
+    #[command(flatten)]
+    pub stack: StackArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -177,5 +208,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Deploy(args) => deploy(&cli.target, args).await,
         Command::Teardown(args) => teardown(&cli.target, args).await,
         Command::Gc(args) => gc(&cli.target, args).await,
+        Command::Bench(args) => bench::bench(&cli.target, args).await,
     }
 }

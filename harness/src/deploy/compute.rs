@@ -86,12 +86,15 @@ pub async fn ensure_function(
 ) -> Result<String, DeployError> {
     let lambda = ctx.target.lambda();
     let name = ctx.names.function.clone();
-    let env = Environment::builder()
+    let mut env = Environment::builder()
         .variables("STANDARD_TOPIC_ARN", &arns.standard_topic)
         .variables("FIFO_TOPIC_ARN", &arns.fifo_topic)
         .variables("EXPECTED_KMS_KEY_ARN", &arns.key)
-        .variables("FIFO_GROUPING", &config.fifo_grouping)
-        .build();
+        .variables("FIFO_GROUPING", &config.fifo_grouping);
+    for (name, value) in &config.function_env {
+        env = env.variables(name, value);
+    }
+    let env = env.build();
     let exists = match lambda.get_function().function_name(&name).send().await {
         Ok(_) => true,
         Err(e) if is_not_found(error_code(&e)) => false,

@@ -30,6 +30,9 @@ pub struct DeployConfig {
     pub function_timeout_s: i32,
     /// The handler's `FIFO_GROUPING`: `bucket` or `prefix`.
     pub fifo_grouping: String,
+    /// More environment for the function, e.g. `AWS_ENDPOINT_URL_SNS` pointing at the chaos
+    /// fault proxy.
+    pub function_env: Vec<(String, String)>,
 }
 
 impl DeployConfig {
@@ -40,6 +43,7 @@ impl DeployConfig {
             email: email.into(),
             function_timeout_s: 30,
             fifo_grouping: crate::stack::plan::FIFO_GROUPING.to_owned(),
+            function_env: Vec::new(),
         }
     }
 }

@@ -29,7 +29,7 @@ impl LatencySummary {
 
 /// The `percent`-th percentile of ascending `sorted` by nearest rank: rank ⌈p·n/100⌉ (at least
 /// 1), 1-based.
-fn nearest_rank(sorted: &[u64], percent: usize) -> Option<u64> {
+pub fn nearest_rank(sorted: &[u64], percent: usize) -> Option<u64> {
     let rank = (percent * sorted.len()).div_ceil(100).max(1);
     sorted.get(rank - 1).copied()
 }

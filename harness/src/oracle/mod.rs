@@ -24,7 +24,7 @@ mod tests;
 
 use std::collections::BTreeSet;
 
-pub use latency::LatencySummary;
+pub use latency::{LatencySummary, nearest_rank};
 pub use violation::Violation;
 
 /// One object version the scenario uploaded, as S3 reported it.

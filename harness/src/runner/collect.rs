@@ -105,7 +105,7 @@ pub async fn collect<M: Mailbox>(
     }
 }
 
-async fn receive(
+pub(crate) async fn receive(
     sqs: &aws_sdk_sqs::Client,
     queue_url: &str,
     wait_s: i32,
@@ -122,7 +122,7 @@ async fn receive(
     Ok(out.messages().to_vec())
 }
 
-async fn delete(
+pub(crate) async fn delete(
     sqs: &aws_sdk_sqs::Client,
     queue_url: &str,
     receipt: Option<&str>,

@@ -5,13 +5,14 @@
 //! that replays the run. The stack is torn down whatever happened, and a teardown that leaves
 //! anything behind fails the run.
 
-mod collect;
+pub mod collect;
 mod documented;
 pub mod report;
-mod upload;
+pub mod upload;
 
 use std::time::{Duration, Instant};
 
+use crate::chaos::ChaosSetup;
 use crate::deploy::{self, DeployConfig, teardown::teardown};
 use crate::mailbox::s3::confirm_subscriptions;
 use crate::mailbox::{LocalStackSes, Mailbox, S3Mailbox};
@@ -37,7 +38,7 @@ pub enum MailSetup {
 }
 
 /// `user+<run>@domain`: one address per run, so mail of other runs is never counted.
-fn run_address(email: &str, run_id: &RunId) -> String {
+pub fn run_address(email: &str, run_id: &RunId) -> String {
     match email.split_once('@') {
         Some((user, domain)) => format!("{user}+{run_id}@{domain}"),
         None => format!("{email}+{run_id}"),
@@ -90,6 +91,22 @@ pub async fn run_scenario(
     );
     let mut config = DeployConfig::new(handler_zip.to_vec(), run_address(email, &run_id));
     config.fifo_grouping = scenario.stack.fifo_grouping.as_str().to_owned();
+    // Chaos: the fault proxy must run before the deploy points the function at it.
+    let chaos = if scenario.chaos.is_empty() {
+        None
+    } else {
+        match ChaosSetup::prepare(target, scenario, seed).await {
+            Ok(setup) => {
+                config.function_env = setup.function_env();
+                Some(setup)
+            }
+            Err(reason) => {
+                report.skip(reason);
+                report.finish(started.elapsed());
+                return report;
+            }
+        }
+    };
     match deploy::deploy(target, &names, &config, progress).await {
         Ok((deployment, _)) => match scenario.kind {
             ScenarioKind::Pipeline => match (mail, target.endpoint_url.as_deref()) {
@@ -102,6 +119,7 @@ pub async fn run_scenario(
                             seed,
                             &deployment,
                             &mut mailbox,
+                            chaos.as_ref(),
                             &mut report,
                             progress,
                         )
@@ -116,6 +134,7 @@ pub async fn run_scenario(
                         seed,
                         &deployment,
                         &mut mailbox,
+                        chaos.as_ref(),
                         &mut report,
                         progress,
                     )
@@ -199,16 +218,26 @@ async fn confirm_subscription(
 /// How long AWS's subscription confirmation mail may take to land in the S3 mailbox.
 const CONFIRMATION_DEADLINE: Duration = Duration::from_secs(180);
 
-/// The main scenario kind: upload the workload and prove every delivery.
+/// The main scenario kind: upload the workload and prove every delivery (with the scenario's
+/// faults, if it has any).
+#[allow(clippy::too_many_arguments)]
 async fn pipeline<M: Mailbox>(
     target: &Target,
     scenario: &Scenario,
     seed: u64,
     deployment: &deploy::Deployment,
     mailbox: &mut M,
+    chaos: Option<&ChaosSetup>,
     report: &mut RunReport,
     progress: &mut (dyn std::io::Write + Send),
 ) {
+    if let Some(setup) = chaos {
+        crate::chaos::driver::run(
+            target, scenario, seed, deployment, mailbox, setup, report, progress,
+        )
+        .await;
+        return;
+    }
     // A `-` (not `/`) after the run id, so with prefix grouping the top-level prefixes differ.
     let plan = workload::plan(&scenario.workload, seed, &format!("{}-", deployment.run_id));
     let epoch = Instant::now();
@@ -298,7 +327,7 @@ async fn pipeline<M: Mailbox>(
 
 /// Every uploaded version, asked with HeadObject: SSE-KMS with our key and the Bucket Key on.
 /// This is the harness's own look, independent of the handler's verdict in its messages.
-async fn check_encryption_at_rest(
+pub(crate) async fn check_encryption_at_rest(
     target: &Target,
     deployment: &deploy::Deployment,
     uploads: &[crate::oracle::Uploaded],

@@ -40,6 +40,8 @@ pub struct RunReport {
     pub checks: Vec<(String, bool, String)>,
     /// Anything that stopped the run from proving its point.
     pub errors: Vec<String>,
+    /// Faults injected by a chaos scenario, with counts and a timeline; `None` without chaos.
+    pub chaos: Option<crate::chaos::ChaosSummary>,
 }
 
 impl RunReport {
@@ -59,6 +61,7 @@ impl RunReport {
             divergences: Vec::new(),
             checks: Vec::new(),
             errors: Vec::new(),
+            chaos: None,
         }
     }
 
@@ -113,7 +116,8 @@ impl RunReport {
     }
 }
 
-/// Writes `<dir>/<scenario>.json` for each report and `<dir>/junit.xml`; returns the paths.
+/// Writes `<dir>/<scenario>.json` for each report, `<dir>/junit.xml` and the HTML report
+/// `<dir>/report.html` ([`crate::html`]); returns the paths.
 pub fn write_reports(dir: &Path, reports: &[RunReport]) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut paths = Vec::new();
@@ -126,6 +130,9 @@ pub fn write_reports(dir: &Path, reports: &[RunReport]) -> std::io::Result<Vec<P
     let junit = dir.join("junit.xml");
     std::fs::write(&junit, junit_xml(reports))?;
     paths.push(junit);
+    let html = dir.join("report.html");
+    std::fs::write(&html, crate::html::render_runs(reports))?;
+    paths.push(html);
     Ok(paths)
 }
 

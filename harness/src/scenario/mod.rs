@@ -46,6 +46,9 @@ pub struct Scenario {
     /// The `[expect]` table.
     #[serde(default)]
     pub expect: Expectations,
+    /// The `[[chaos]]` tables: faults injected during the run (none for a plain scenario).
+    #[serde(default)]
+    pub chaos: Vec<crate::chaos::FaultSpec>,
 }
 
 /// Where a scenario can run: the harness's `--target` values.
@@ -110,6 +113,10 @@ pub struct Expectations {
     /// How long every delivery may take, in seconds (default 120).
     #[serde(default = "default_deadline")]
     pub delivery_deadline_s: u64,
+    /// The slowest FIFO delivery the retry policy allows under the scenario's faults, in ms
+    /// (checked when set).
+    #[serde(default)]
+    pub max_latency_ms: Option<u64>,
 }
 
 impl Default for Expectations {
@@ -118,6 +125,7 @@ impl Default for Expectations {
             verdict: default_verdict(),
             failures: 0,
             delivery_deadline_s: DEFAULT_DELIVERY_DEADLINE_S,
+            max_latency_ms: None,
         }
     }
 }

@@ -34,6 +34,10 @@ pub enum InvalidScenario {
     Verdict(String),
     #[error("[expect] `delivery-deadline-s` is 0; give deliveries at least 1 second")]
     NoDeadline,
+    #[error(transparent)]
+    Chaos(#[from] crate::chaos::spec::InvalidFault),
+    #[error("[[chaos]] faults need `kind = \"pipeline\"` (the default), not `{0}`")]
+    ChaosKind(ScenarioKind),
 }
 
 impl Scenario {
@@ -64,6 +68,10 @@ impl Scenario {
         if self.expect.delivery_deadline_s == 0 {
             return Err(InvalidScenario::NoDeadline);
         }
+        if !self.chaos.is_empty() && self.kind != ScenarioKind::Pipeline {
+            return Err(InvalidScenario::ChaosKind(self.kind));
+        }
+        crate::chaos::spec::validate_all(&self.chaos, self.workload.total_uploads())?;
         Ok(())
     }
 }

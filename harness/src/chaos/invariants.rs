@@ -1,0 +1,207 @@
+//! What must hold after a chaos run, on top of the oracle's judgement: the faults a scenario
+//! injected on purpose are accounted for, and nothing else is excused.
+//!
+//! Two outcomes are expected, not violations, and each is checked exactly:
+//! * a redelivered S3 event mails again (the handler keeps no state, README "Known limit"), so
+//!   an object whose event went `1 + copies` times has exactly that many emails, and still one
+//!   FIFO message;
+//! * a FIFO message published while the queue's subscription was removed is lost by SNS (the
+//!   publish succeeds), so exactly the window's objects, and no others, miss their message.
+//!
+//! Everything else the oracle found stays a violation and is named with the faults that touched
+//! the object. Pure.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::oracle::{Judgement, Uploaded, Violation};
+
+/// What the run did on purpose that changes the expected deliveries.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Excused {
+    /// Upload index -> emails expected (only where more than one).
+    pub emails: BTreeMap<usize, usize>,
+    /// Upload indices whose FIFO message SNS dropped on purpose.
+    pub lost: BTreeSet<usize>,
+}
+
+/// The judgement after accounting.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Accounting {
+    /// One line per excused finding.
+    pub accounted: Vec<String>,
+    /// Checks of the excuses themselves: `(name, ok, detail)`.
+    pub checks: Vec<(String, bool, String)>,
+}
+
+/// Removes the excused violations from `judgement` (settling each object's `ok`) and returns
+/// what was excused and the checks that the excuses were exact.
+pub fn account(judgement: &mut Judgement, uploads: &[Uploaded], excused: &Excused) -> Accounting {
+    let mut out = Accounting::default();
+    let mut missing_fifo = BTreeSet::new();
+    judgement.violations.retain(|v| match v {
+        Violation::DuplicateEmail {
+            index, key, count, ..
+        } if excused.emails.get(index) == Some(count) => {
+            out.accounted.push(format!(
+                "object #{index} {key:?}: {count} emails for {count} deliveries of its event \
+                 (redelivered on purpose; the handler keeps no state)"
+            ));
+            false
+        }
+        Violation::MissingFifoMessage { index, key, .. } => {
+            missing_fifo.insert(*index);
+            if excused.lost.contains(index) {
+                out.accounted.push(format!(
+                    "object #{index} {key:?}: FIFO message lost while the subscription was \
+                     removed (SNS accepted the publish and had no subscriber)"
+                ));
+                false
+            } else {
+                true
+            }
+        }
+        _ => true,
+    });
+    if !excused.lost.is_empty() {
+        let delivered: Vec<usize> = excused.lost.difference(&missing_fifo).copied().collect();
+        out.checks.push((
+            "exactly the objects uploaded while the FIFO subscription was removed lost their message"
+                .into(),
+            delivered.is_empty(),
+            if delivered.is_empty() {
+                format!("{} object(s) lost, as expected", excused.lost.len())
+            } else {
+                format!(
+                    "object(s) {delivered:?} were delivered although published without a subscription"
+                )
+            },
+        ));
+    }
+    for (index, wanted) in &excused.emails {
+        let got = judgement
+            .objects
+            .iter()
+            .find(|o| o.index == *index)
+            .map_or(0, |o| o.emails);
+        if got < *wanted && got == 1 {
+            // One email where more deliveries were made: the redelivery did not run the handler.
+            let key = uploads
+                .iter()
+                .find(|u| u.index == *index)
+                .map(|u| u.key.clone());
+            judgement.violations.push(Violation::SchemaMismatch {
+                index: *index,
+                key: key.unwrap_or_default(),
+                version_id: None,
+                field: "email.count".into(),
+                expected: wanted.to_string(),
+                found: got.to_string(),
+            });
+        }
+    }
+    let named: BTreeSet<usize> = judgement
+        .violations
+        .iter()
+        .flat_map(Violation::objects)
+        .collect();
+    for object in &mut judgement.objects {
+        object.ok = !named.contains(&object.index);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oracle::{LatencySummary, ObjectResult};
+
+    fn judgement(violations: Vec<Violation>, emails: &[usize]) -> Judgement {
+        Judgement {
+            objects: emails
+                .iter()
+                .enumerate()
+                .map(|(index, &emails)| ObjectResult {
+                    index,
+                    key: format!("k{index}"),
+                    version_id: None,
+                    fifo_messages: 1,
+                    emails,
+                    fifo_latency_ms: None,
+                    email_latency_ms: None,
+                    ok: false,
+                })
+                .collect(),
+            violations,
+            skipped: Vec::new(),
+            fifo_latency: LatencySummary::of(std::iter::empty()),
+            email_latency: LatencySummary::of(std::iter::empty()),
+        }
+    }
+
+    fn dup(index: usize, count: usize) -> Violation {
+        Violation::DuplicateEmail {
+            index,
+            key: format!("k{index}"),
+            version_id: None,
+            etag: "e".into(),
+            count,
+        }
+    }
+
+    fn missing(index: usize) -> Violation {
+        Violation::MissingFifoMessage {
+            index,
+            key: format!("k{index}"),
+            version_id: None,
+        }
+    }
+
+    #[test]
+    fn redelivery_emails_are_excused_only_at_the_exact_count() {
+        let mut j = judgement(vec![dup(0, 3), dup(1, 2)], &[3, 2]);
+        let excused = Excused {
+            emails: [(0, 3), (1, 3)].into(),
+            ..Excused::default()
+        };
+        let out = account(&mut j, &[], &excused);
+        assert_eq!(out.accounted.len(), 1);
+        assert_eq!(j.violations, vec![dup(1, 2)]);
+        assert!(j.objects[0].ok && !j.objects[1].ok);
+    }
+
+    #[test]
+    fn a_redelivery_that_mailed_nothing_more_is_a_violation() {
+        let mut j = judgement(vec![], &[1]);
+        let excused = Excused {
+            emails: [(0, 2)].into(),
+            ..Excused::default()
+        };
+        account(&mut j, &[], &excused);
+        assert_eq!(j.violations.len(), 1);
+        assert!(!j.objects[0].ok);
+    }
+
+    #[test]
+    fn only_the_windows_objects_may_be_lost() {
+        let mut j = judgement(vec![missing(1), missing(2)], &[1, 1, 1]);
+        let excused = Excused {
+            lost: [1, 3].into(),
+            ..Excused::default()
+        };
+        let out = account(&mut j, &[], &excused);
+        assert_eq!(j.violations, vec![missing(2)], "2 was not in the window");
+        assert_eq!(out.checks.len(), 1);
+        assert!(!out.checks[0].1, "3 was in the window but delivered");
+        assert!(out.checks[0].2.contains("[3]"));
+        let mut exact = judgement(vec![missing(1)], &[1, 1]);
+        let out = account(
+            &mut exact,
+            &[],
+            &Excused {
+                lost: [1].into(),
+                ..Excused::default()
+            },
+        );
+        assert!(exact.violations.is_empty() && out.checks[0].1);
+    }
+}

@@ -1,0 +1,94 @@
+//! Chaos: faults injected on purpose into a pipeline run, and the invariants that must hold
+//! afterwards.
+//!
+//! A scenario's `[[chaos]]` tables ([`spec`]) name the faults: network faults on the function's
+//! AWS calls, injected by a proxy on loopback that the function is pointed at ([`proxy`], with
+//! seeded decisions in [`schedule`] and the killing of the calling process in [`caller`]);
+//! platform faults opened and closed around windows of the workload ([`platform`]); and event
+//! faults, the function invoked again with the events it already got ([`redeliver`]). The
+//! [`driver`] runs the workload with them, and [`invariants`] accounts for what the faults
+//! explain, so anything else the oracle finds is a violation naming the object, the faults that
+//! touched it and the seed.
+
+mod caller;
+pub mod driver;
+pub mod invariants;
+pub mod platform;
+pub mod proxy;
+pub mod redeliver;
+pub mod report;
+pub mod schedule;
+pub mod spec;
+
+use std::time::Instant;
+
+use crate::scenario::Scenario;
+use crate::target::{Target, TargetKind};
+
+pub use report::{ChaosSummary, FaultCount, TimelineEvent, TimelineKind};
+pub use spec::FaultSpec;
+
+/// What a chaos run sets up before the deploy: the run's clock and the fault proxy.
+pub struct ChaosSetup {
+    /// Time zero of the run: uploads, deliveries and injections are in ms since it.
+    pub epoch: Instant,
+    proxy: Option<proxy::FaultProxy>,
+}
+
+impl ChaosSetup {
+    /// Checks that `scenario`'s faults can run on `target` and starts the proxy if any fault
+    /// needs it. `Err` is the reason the scenario is skipped there.
+    pub async fn prepare(target: &Target, scenario: &Scenario, seed: u64) -> Result<Self, String> {
+        let epoch = Instant::now();
+        for fault in &scenario.chaos {
+            if fault.needs_local_function() && target.kind != TargetKind::Embedded {
+                return Err(format!(
+                    "fault `{fault}` needs the embedded target: the fault proxy listens on this \
+                     machine's loopback, which a function in Docker or on AWS cannot reach"
+                ));
+            }
+            if target.kind == TargetKind::Aws && !fault.safe_on_aws() {
+                return Err(format!(
+                    "fault `{fault}` is not safe to inject on a real account"
+                ));
+            }
+        }
+        let http: Vec<(usize, spec::HttpFault)> = scenario
+            .chaos
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| match f {
+                FaultSpec::Http(h) => Some((i, h.clone())),
+                _ => None,
+            })
+            .collect();
+        let proxy = match (&target.endpoint_url, http.is_empty()) {
+            (Some(upstream), false) => Some(
+                proxy::FaultProxy::start(upstream, http, seed, epoch)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            ),
+            _ => None,
+        };
+        Ok(Self { epoch, proxy })
+    }
+
+    /// Environment for the deployed function: its S3 and SNS calls go through the proxy.
+    pub fn function_env(&self) -> Vec<(String, String)> {
+        match &self.proxy {
+            Some(proxy) => vec![
+                ("AWS_ENDPOINT_URL_S3".into(), proxy.url()),
+                ("AWS_ENDPOINT_URL_SNS".into(), proxy.url()),
+            ],
+            None => Vec::new(),
+        }
+    }
+
+    /// Every fault the proxy injected so far.
+    pub fn injections(&self) -> Vec<proxy::Injection> {
+        self.proxy
+            .as_ref()
+            .map(proxy::FaultProxy::injections)
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,184 @@
+//! The HTML report: one self-contained page (CSS inline, plots as inline SVG, no external URL)
+//! that people can open from a CI artifact and read, from scenario runs
+//! ([`crate::runner::RunReport`]) and benchmark curves ([`Curve`]).
+//!
+//! Sections, always all present (an empty one says "none"): summary table, throughput curves,
+//! FIFO and email latency histograms, chaos fault counts and timeline, errors and violations,
+//! skipped scenarios and checks with their reasons, divergences from AWS, and every run's seed
+//! and replay command. All text is escaped ([`escape`]); plots are drawn by plotters ([`plot`]).
+//!
+//! A small inline script checks, once the page is laid out, that every plot's SVG has a
+//! non-zero bounding box and sets `<body data-plots="N ok">` (or `"K of N ok"`); the page also
+//! carries `data-plots-expected="N"`, so a headless browser can prove the page rendered
+//! (`tests/e2e/report.rs`).
+//!
+//! ```no_run
+//! # let runs: Vec<harness::runner::RunReport> = Vec::new();
+//! let page = harness::html::render_runs(&runs);
+//! std::fs::write("reports/report.html", page)?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+mod escape;
+mod plot;
+mod sections;
+
+#[cfg(test)]
+mod tests;
+
+use serde::{Deserialize, Serialize};
+
+use crate::runner::RunReport;
+
+/// One throughput/concurrency curve of `harness bench`, drawn as one plot (x = concurrency)
+/// with a table of its points.
+///
+/// For the bench: convert each measured series into one `Curve` (one file size per curve reads
+/// best; points need not be sorted, the plot sorts them by concurrency), then call
+/// [`render_bench`] with the curves and any scenario runs made alongside.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Curve {
+    /// E.g. `embedded LocalStack, 64 KiB files`.
+    pub title: String,
+    pub points: Vec<CurvePoint>,
+    /// Where throughput stops growing with concurrency, if the bench found it.
+    pub knee: Option<Knee>,
+}
+
+/// One measured point of a [`Curve`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    /// Uploads in flight at once.
+    pub concurrency: u32,
+    /// Bytes per uploaded file.
+    pub file_size: u64,
+    /// Files whose FIFO message and email were verified, per second.
+    pub verified_files_per_s: f64,
+    /// Plain PUTs per second at the same concurrency and size (the baseline).
+    pub baseline_puts_per_s: f64,
+    /// Upload-to-FIFO-delivery latency; `None` when nothing was delivered.
+    pub p50_ms: Option<u64>,
+    pub p95_ms: Option<u64>,
+    pub max_ms: Option<u64>,
+}
+
+/// The knee of a [`Curve`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Knee {
+    pub concurrency: u32,
+    /// Why this point, e.g. `throughput +3% from 16 to 32 while p95 doubled`.
+    pub reason: String,
+}
+
+/// Everything one page shows.
+#[derive(Debug, Clone, Copy)]
+pub struct Report<'a> {
+    pub title: &'a str,
+    pub curves: &'a [Curve],
+    pub runs: &'a [RunReport],
+}
+
+/// The page for scenario runs (`harness run`), without throughput curves.
+pub fn render_runs(runs: &[RunReport]) -> String {
+    render(&Report {
+        title: "Upload pipeline: scenario runs",
+        curves: &[],
+        runs,
+    })
+}
+
+/// The page for a benchmark: its curves first, then the scenario runs made alongside.
+pub fn render_bench(curves: &[Curve], runs: &[RunReport]) -> String {
+    render(&Report {
+        title: "Upload pipeline: throughput benchmark",
+        curves,
+        runs,
+    })
+}
+
+/// The whole page.
+pub fn render(report: &Report<'_>) -> String {
+    let body = [
+        sections::summary(report.runs),
+        sections::throughput(report.curves),
+        sections::latency(report.runs),
+        sections::chaos(report.runs),
+        sections::problems(report.runs),
+        sections::skipped(report.runs),
+        sections::divergences(report.runs),
+        sections::runs(report.runs),
+    ]
+    .concat();
+    let plots = body.matches("<figure class=\"plot\">").count();
+    let seeds: std::collections::BTreeSet<u64> = report.runs.iter().map(|r| r.seed).collect();
+    let seeds = seeds
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let title = escape::text(report.title);
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n\
+         <body data-plots-expected=\"{plots}\">\n<header><h1>{title}</h1>\n\
+         <p>{runs} scenario run(s), {curves} benchmark curve(s), {plots} plot(s); seed(s): {seeds}</p>\n\
+         <nav>{NAV}</nav></header>\n<main>\n{body}</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n",
+        runs = report.runs.len(),
+        curves = report.curves.len(),
+        seeds = if seeds.is_empty() { "none" } else { &seeds },
+    )
+}
+
+const NAV: &str = "<a href=\"#summary\">summary</a> · <a href=\"#throughput\">throughput</a> · \
+    <a href=\"#latency\">latency</a> · <a href=\"#chaos\">chaos</a> · \
+    <a href=\"#problems\">errors and violations</a> · <a href=\"#skipped\">skipped</a> · \
+    <a href=\"#divergences\">divergences</a> · <a href=\"#runs\">seeds and replay</a>";
+
+const STYLE: &str = "
+body { font-family: system-ui, 'DejaVu Sans', sans-serif; margin: 0 auto; max-width: 1200px;
+       padding: 0 1.5rem 3rem; color: #1d1d1f; line-height: 1.45; }
+header { border-bottom: 2px solid #ddd; margin-bottom: 1rem; }
+h1 { font-size: 1.6rem; margin: 1.2rem 0 0.3rem; }
+h2 { font-size: 1.3rem; border-bottom: 1px solid #e4e4e4; padding-bottom: 0.2rem; margin-top: 2rem; }
+h3 { font-size: 1.05rem; margin: 1.2rem 0 0.4rem; overflow-wrap: anywhere; }
+nav { margin: 0.4rem 0 0.8rem; font-size: 0.95rem; }
+a { color: #0b5cad; }
+table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.9rem; }
+th, td { border: 1px solid #d6d6d6; padding: 0.25rem 0.55rem; text-align: left;
+         vertical-align: top; overflow-wrap: anywhere; }
+th { background: #f3f4f6; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.wide { overflow-x: auto; }
+.passed { color: #146c2e; font-weight: 600; }
+.failed { color: #b00020; font-weight: 700; }
+.skipped { color: #8a6d00; font-weight: 600; }
+.none { color: #666; font-style: italic; }
+code { font-family: 'DejaVu Sans Mono', monospace; background: #f3f4f6; padding: 0 0.25rem;
+       overflow-wrap: anywhere; }
+ul { padding-left: 1.3rem; } li { overflow-wrap: anywhere; margin: 0.15rem 0; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.1rem 0.8rem; margin: 0.3rem 0; }
+dt { color: #555; } dd { margin: 0; overflow-wrap: anywhere; }
+figure.plot { margin: 0.6rem 0 1rem; }
+figure.plot svg { display: block; max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { font-size: 0.85rem; color: #555; }
+.pair { display: flex; flex-wrap: wrap; gap: 1rem; }
+.pair figure.plot { flex: 1 1 480px; max-width: 580px; }
+.plot-error { color: #b00020; }
+article { border-top: 1px dashed #ddd; }
+";
+
+/// Proves the page rendered: every plot's SVG has a non-zero box once laid out. Runs at the
+/// end of the body, so every plot is parsed; the layout it forces is synchronous.
+const SCRIPT: &str = "
+(function () {
+  var svgs = document.querySelectorAll('figure.plot > svg');
+  var ok = 0;
+  svgs.forEach(function (svg) {
+    var box = svg.getBoundingClientRect();
+    var inner = svg.getBBox();
+    if (box.width > 0 && box.height > 0 && inner.width > 0 && inner.height > 0) { ok += 1; }
+  });
+  document.body.dataset.plots = ok === svgs.length ? ok + ' ok' : ok + ' of ' + svgs.length + ' ok';
+})();
+";

@@ -1,0 +1,328 @@
+//! The report's plots, drawn with plotters' SVG backend into strings that the page inlines:
+//! latency histograms, the throughput/concurrency curve with its latencies, and the chaos
+//! timeline. Plotters escapes the text it draws; labels from outside still go through
+//! [`super::escape::label`] to lose control characters and excess length.
+
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::{IntoSegmentedCoord, SegmentValue};
+use plotters::prelude::*;
+use thiserror::Error;
+
+use super::Curve;
+use super::escape::label;
+use crate::chaos::{ChaosSummary, TimelineKind};
+
+/// A plot that could not be drawn; the page shows the message in place of the plot.
+#[derive(Debug, Error)]
+#[error("could not draw the {plot} plot: {message}")]
+pub struct PlotError {
+    plot: &'static str,
+    message: String,
+}
+
+type Drawn = Result<(), Box<dyn std::error::Error>>;
+
+const FONT: &str = "sans-serif";
+const THROUGHPUT: RGBColor = RGBColor(31, 119, 180);
+const BASELINE: RGBColor = RGBColor(127, 127, 127);
+const P50: RGBColor = RGBColor(44, 160, 44);
+const P95: RGBColor = RGBColor(255, 127, 14);
+const MAX: RGBColor = RGBColor(214, 39, 40);
+const BAR: RGBColor = RGBColor(70, 130, 180);
+
+/// Draws into an SVG document of `size` pixels and returns its text.
+fn svg(
+    plot: &'static str,
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Drawn,
+) -> Result<String, PlotError> {
+    let fail = |message: String| PlotError { plot, message };
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
+        draw(&root).map_err(|e| fail(e.to_string()))?;
+        root.present().map_err(|e| fail(e.to_string()))?;
+    }
+    Ok(out)
+}
+
+/// Equal-width bins over `0..=max(values)`: `(lower bound, width, count)`, at most 24 bins.
+pub(super) fn bins(values: &[u64]) -> Vec<(u64, u64, u32)> {
+    let Some(&max) = values.iter().max() else {
+        return Vec::new();
+    };
+    let width = (max + 1).div_ceil(24).max(1);
+    let mut counts = vec![0u32; usize::try_from(max / width + 1).unwrap_or(1)];
+    for v in values {
+        if let Some(count) = usize::try_from(v / width)
+            .ok()
+            .and_then(|i| counts.get_mut(i))
+        {
+            *count += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .enumerate()
+        .map(|(i, count)| (i as u64 * width, width, count))
+        .collect()
+}
+
+/// A histogram of latencies (ms) with the p50 and p95 marked.
+pub fn histogram(title: &str, values: &[u64], p50: Option<u64>, p95: Option<u64>) -> String {
+    let bins = bins(values);
+    let x_end = bins.last().map_or(1, |(lo, w, _)| lo + w) as f64;
+    let y_end = f64::from(bins.iter().map(|b| b.2).max().unwrap_or(0) + 1);
+    svg("latency histogram", (560, 300), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(label(title, 60), (FONT, 16))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(44)
+            .build_cartesian_2d(0f64..x_end, 0f64..y_end)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc("latency (ms)")
+            .y_desc("objects")
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .draw()?;
+        chart.draw_series(bins.iter().map(|&(lo, width, count)| {
+            Rectangle::new(
+                [(lo as f64, 0.0), ((lo + width) as f64, f64::from(count))],
+                BAR.filled(),
+            )
+        }))?;
+        for (name, mark, color) in [("p50", p50, P50), ("p95", p95, P95)] {
+            if let Some(at) = mark {
+                let x = at as f64 + 0.5;
+                chart
+                    .draw_series(LineSeries::new(
+                        [(x, 0.0), (x, y_end)],
+                        color.stroke_width(2),
+                    ))?
+                    .label(format!("{name} {at} ms"))
+                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color));
+            }
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+        Ok(())
+    })
+    .unwrap_or_else(|e| failed(&e))
+}
+
+/// The throughput/concurrency curve: verified files/s and baseline PUTs/s on the left axis,
+/// p50/p95/max latency on the right, the knee (if any) as a vertical line.
+pub fn curve(curve: &Curve) -> String {
+    let mut points = curve.points.clone();
+    points.sort_by_key(|p| p.concurrency);
+    let x_min = points.first().map_or(0, |p| p.concurrency) as f64;
+    let x_max = (points.last().map_or(1, |p| p.concurrency) as f64).max(x_min + 1.0);
+    let rate_max = points
+        .iter()
+        .flat_map(|p| [p.verified_files_per_s, p.baseline_puts_per_s])
+        .fold(1.0, f64::max)
+        * 1.1;
+    let latency_max = points
+        .iter()
+        .filter_map(|p| p.max_ms.or(p.p95_ms))
+        .max()
+        .unwrap_or(1) as f64
+        * 1.1;
+    svg("throughput curve", (900, 420), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(label(&curve.title, 80), (FONT, 18))
+            .margin(14)
+            .x_label_area_size(40)
+            .y_label_area_size(64)
+            .right_y_label_area_size(64)
+            .build_cartesian_2d(x_min..x_max, 0f64..rate_max)?
+            .set_secondary_coord(x_min..x_max, 0f64..latency_max);
+        chart
+            .configure_mesh()
+            .x_desc("concurrent uploads")
+            .y_desc("files/s")
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .draw()?;
+        chart
+            .configure_secondary_axes()
+            .y_desc("latency (ms)")
+            .draw()?;
+        type Rate = fn(&super::CurvePoint) -> f64;
+        let rates: [(&str, RGBColor, Rate); 2] = [
+            ("verified files/s", THROUGHPUT, |p| p.verified_files_per_s),
+            ("baseline PUTs/s", BASELINE, |p| p.baseline_puts_per_s),
+        ];
+        for (name, color, value) in rates {
+            chart
+                .draw_series(
+                    LineSeries::new(
+                        points.iter().map(|p| (f64::from(p.concurrency), value(p))),
+                        color.stroke_width(3),
+                    )
+                    .point_size(4),
+                )?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color));
+        }
+        type Latency = fn(&super::CurvePoint) -> Option<u64>;
+        let latencies: [(&str, RGBColor, Latency); 3] = [
+            ("p50 ms", P50, |p| p.p50_ms),
+            ("p95 ms", P95, |p| p.p95_ms),
+            ("max ms", MAX, |p| p.max_ms),
+        ];
+        for (name, color, value) in latencies {
+            chart
+                .draw_secondary_series(
+                    LineSeries::new(
+                        points.iter().filter_map(|p| {
+                            value(p).map(|ms| (f64::from(p.concurrency), ms as f64))
+                        }),
+                        color.stroke_width(1),
+                    )
+                    .point_size(2),
+                )?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color));
+        }
+        if let Some(knee) = &curve.knee {
+            let x = f64::from(knee.concurrency);
+            chart
+                .draw_series(LineSeries::new(
+                    [(x, 0.0), (x, rate_max)],
+                    BLACK.stroke_width(1),
+                ))?
+                .label(format!("knee at {}", knee.concurrency))
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], BLACK));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+        Ok(())
+    })
+    .unwrap_or_else(|e| failed(&e))
+}
+
+/// The rows of the chaos timeline, bottom to top.
+const ROWS: [TimelineKind; 5] = [
+    TimelineKind::Upload,
+    TimelineKind::Delivery,
+    TimelineKind::Email,
+    TimelineKind::Failure,
+    TimelineKind::Fault,
+];
+
+fn row_name(kind: TimelineKind) -> &'static str {
+    match kind {
+        TimelineKind::Fault => "fault",
+        TimelineKind::Upload => "upload",
+        TimelineKind::Delivery => "FIFO delivery",
+        TimelineKind::Email => "email",
+        TimelineKind::Failure => "on-failure",
+    }
+}
+
+fn row_color(kind: TimelineKind) -> RGBColor {
+    match kind {
+        TimelineKind::Fault => MAX,
+        TimelineKind::Upload => BASELINE,
+        TimelineKind::Delivery => THROUGHPUT,
+        TimelineKind::Email => P50,
+        TimelineKind::Failure => P95,
+    }
+}
+
+/// Faults against uploads and deliveries on one time axis (seconds since the run started); each
+/// fault is also a faint vertical line across every row.
+pub fn timeline(summary: &ChaosSummary) -> String {
+    let end_s = summary.timeline.iter().map(|e| e.at_ms).max().unwrap_or(0) as f64 / 1000.0;
+    let end_s = (end_s * 1.03).max(0.1);
+    let row = |kind: TimelineKind| ROWS.iter().position(|k| *k == kind).unwrap_or(0) as i32;
+    svg("chaos timeline", (900, 320), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption("faults against uploads and deliveries", (FONT, 16))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(110)
+            .build_cartesian_2d(0f64..end_s, (0..ROWS.len() as i32).into_segmented())?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc("seconds since the run started")
+            .y_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => usize::try_from(*i)
+                    .ok()
+                    .and_then(|i| ROWS.get(i))
+                    .map_or(String::new(), |k| row_name(*k).to_owned()),
+                _ => String::new(),
+            })
+            .draw()?;
+        let faults = summary
+            .timeline
+            .iter()
+            .filter(|e| e.kind == TimelineKind::Fault);
+        chart.draw_series(faults.map(|e| {
+            let x = e.at_ms as f64 / 1000.0;
+            PathElement::new(
+                [(x, SegmentValue::Exact(0)), (x, SegmentValue::Last)],
+                MAX.mix(0.25),
+            )
+        }))?;
+        for kind in ROWS {
+            let color = row_color(kind);
+            chart.draw_series(summary.timeline.iter().filter(|e| e.kind == kind).map(|e| {
+                Circle::new(
+                    (e.at_ms as f64 / 1000.0, SegmentValue::CenterOf(row(kind))),
+                    4,
+                    color.filled(),
+                )
+            }))?;
+        }
+        Ok(())
+    })
+    .unwrap_or_else(|e| failed(&e))
+}
+
+/// What the page shows instead of a plot that could not be drawn.
+fn failed(error: &PlotError) -> String {
+    format!(
+        "<p class=\"plot-error\">{}</p>",
+        super::escape::text(&error.to_string())
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bins_cover_every_value_once() {
+        let values = [0, 1, 5, 23, 24, 100, 100];
+        let bins = bins(&values);
+        assert_eq!(bins.iter().map(|b| b.2).sum::<u32>(), values.len() as u32);
+        let (lo, width, _) = *bins.last().unwrap();
+        assert!(lo <= 100 && 100 < lo + width);
+        assert!(bins.len() <= 25);
+        assert!(super::bins(&[]).is_empty());
+        assert_eq!(super::bins(&[0]), vec![(0, 1, 1)]);
+    }
+
+    #[test]
+    fn plots_are_svg_documents() {
+        let svg = histogram("FIFO <latency> & more", &[3, 5, 8], Some(5), Some(8));
+        assert!(svg.starts_with("<svg"), "{svg}");
+        assert!(svg.contains("FIFO &lt;latency&gt; &amp; more"));
+        assert!(histogram("empty", &[], None, None).starts_with("<svg"));
+        assert!(timeline(&ChaosSummary::default()).starts_with("<svg"));
+    }
+}
