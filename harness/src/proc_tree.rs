@@ -27,23 +27,26 @@ pub fn is_alive(pid: u32) -> bool {
     matches!(stat(pid), Some((_, state)) if state != 'Z' && state != 'X')
 }
 
+/// Every process id in `/proc` (empty if it cannot be read).
+pub fn pids() -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Every live descendant of `root` (not including `root`).
 pub fn descendants(root: u32) -> BTreeSet<u32> {
     let mut parent_of = Vec::new();
-    if let Ok(entries) = std::fs::read_dir("/proc") {
-        for entry in entries.filter_map(Result::ok) {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            if let Some((ppid, state)) = stat(pid)
-                && state != 'Z'
-            {
-                parent_of.push((pid, ppid));
-            }
+    for pid in pids() {
+        if let Some((ppid, state)) = stat(pid)
+            && state != 'Z'
+        {
+            parent_of.push((pid, ppid));
         }
     }
     let mut found = BTreeSet::new();

@@ -13,19 +13,12 @@ pub fn socket_owner(client: SocketAddr, server: SocketAddr) -> Option<u32> {
     let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
     let inode = client_inode(&table, client, server)?;
     let wanted = format!("socket:[{inode}]");
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if holds(&entry.path().join("fd"), &wanted) {
-            return Some(pid);
-        }
-    }
-    None
+    crate::proc_tree::pids().into_iter().find(|pid| {
+        holds(
+            &Path::new("/proc").join(pid.to_string()).join("fd"),
+            &wanted,
+        )
+    })
 }
 
 fn holds(fd_dir: &Path, wanted: &str) -> bool {

@@ -87,7 +87,8 @@ pub async fn run<M: Mailbox>(
         Ok(c) => c,
         Err(e) => {
             report.errors.push(format!("collect: {e}"));
-            run.finish(scenario, setup, report);
+            report.uploads = run.uploads.clone();
+            report.chaos = Some(run.finish(scenario, setup, report));
             return;
         }
     };
@@ -103,14 +104,7 @@ pub async fn run<M: Mailbox>(
         report.errors.push(format!("redelivery: {e}"));
     }
     crate::runner::check_encryption_at_rest(target, deployment, &run.uploads, report).await;
-    let expect = oracle::Expect {
-        bucket: deployment.bucket.clone(),
-        kms_key_arn: deployment.kms_key_arn.clone(),
-        email: deployment.email_address.clone(),
-        verdict: scenario.expect.verdict.clone(),
-        failures_expected: failures,
-        sequencer_orders_overwrites: target.kind == crate::target::TargetKind::Aws,
-    };
+    let expect = crate::runner::scenario_expect(target, scenario, deployment);
     let mut judgement = oracle::judge(
         &expect,
         &run.uploads,

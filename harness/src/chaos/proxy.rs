@@ -37,16 +37,10 @@ pub struct Injection {
     pub detail: String,
 }
 
-#[derive(Default)]
-struct Record {
-    injections: Vec<Injection>,
-    forwarded: u64,
-}
-
 struct Shared {
     upstream: String,
     scheduler: Mutex<Scheduler>,
-    record: Mutex<Record>,
+    injections: Mutex<Vec<Injection>>,
     client: reqwest::Client,
     epoch: Instant,
     local: SocketAddr,
@@ -88,7 +82,7 @@ impl FaultProxy {
         let shared = Arc::new(Shared {
             upstream: upstream.trim_end_matches('/').to_owned(),
             scheduler: Mutex::new(Scheduler::new(seed, faults)),
-            record: Mutex::new(Record::default()),
+            injections: Mutex::new(Vec::new()),
             client,
             epoch,
             local,
@@ -119,12 +113,7 @@ impl FaultProxy {
 
     /// Every injection so far, in time order.
     pub fn injections(&self) -> Vec<Injection> {
-        lock(&self.shared.record).injections.clone()
-    }
-
-    /// How many requests were forwarded upstream (a duplicate counts twice).
-    pub fn forwarded(&self) -> u64 {
-        lock(&self.shared.record).forwarded
+        lock(&self.shared.injections).clone()
     }
 }
 
@@ -203,7 +192,7 @@ fn record(shared: &Shared, decision: Decision, info: &RequestInfo, detail: Strin
         info.operation.as_deref().unwrap_or("request"),
         info.subject
     );
-    lock(&shared.record).injections.push(Injection {
+    lock(&shared.injections).push(Injection {
         rule: decision.rule,
         at_ms: shared.epoch.elapsed().as_millis() as u64,
         action: decision.action,
@@ -253,7 +242,6 @@ async fn forward(
             request = request.header(name, value);
         }
     }
-    lock(&shared.record).forwarded += 1;
     let upstream = request
         .send()
         .await

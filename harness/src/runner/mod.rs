@@ -305,14 +305,7 @@ async fn pipeline<M: Mailbox>(
             wanted.mails
         ));
     }
-    let expect = Expect {
-        bucket: deployment.bucket.clone(),
-        kms_key_arn: deployment.kms_key_arn.clone(),
-        email: deployment.email_address.clone(),
-        verdict: scenario.expect.verdict.clone(),
-        failures_expected: scenario.expect.failures,
-        sequencer_orders_overwrites: target.kind == TargetKind::Aws,
-    };
+    let expect = scenario_expect(target, scenario, deployment);
     let judgement = oracle::judge(
         &expect,
         &uploads,
@@ -323,6 +316,22 @@ async fn pipeline<M: Mailbox>(
     report.judgement = Some(judgement);
     // After collection, so the probe's own delivery cannot disturb the judgement.
     probe_encryption_enforcement(target, deployment, report).await;
+}
+
+/// What the oracle expects of every delivery of `scenario` on `deployment`.
+pub(crate) fn scenario_expect(
+    target: &Target,
+    scenario: &Scenario,
+    deployment: &deploy::Deployment,
+) -> Expect {
+    Expect {
+        bucket: deployment.bucket.clone(),
+        kms_key_arn: deployment.kms_key_arn.clone(),
+        email: deployment.email_address.clone(),
+        verdict: scenario.expect.verdict.clone(),
+        failures_expected: scenario.expect.failures,
+        sequencer_orders_overwrites: target.kind == TargetKind::Aws,
+    }
 }
 
 /// Every uploaded version, asked with HeadObject: SSE-KMS with our key and the Bucket Key on.
