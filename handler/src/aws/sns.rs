@@ -43,13 +43,24 @@ impl Publisher for SnsPublisher {
         // Test-only fault (see the `fault-omit-group-id` feature): the original system's bug.
         #[cfg(not(feature = "fault-omit-group-id"))]
         let request = request.message_group_id(&fifo.group_id);
-        let output = request
-            .message_deduplication_id(&fifo.dedup_id)
-            .send()
-            .await
-            .map_err(|e| publish_error(&e))?;
+        // Test-only fault (see the `fault-random-dedup-id` feature): a fresh id per publish.
+        #[cfg(feature = "fault-random-dedup-id")]
+        let request = request.message_deduplication_id(fresh_dedup_id());
+        #[cfg(not(feature = "fault-random-dedup-id"))]
+        let request = request.message_deduplication_id(&fifo.dedup_id);
+        let output = request.send().await.map_err(|e| publish_error(&e))?;
         published(&output)
     }
+}
+
+/// A deduplication id no other publish shares (the weakened handler's bug): process id and
+/// wall-clock nanoseconds.
+#[cfg(feature = "fault-random-dedup-id")]
+fn fresh_dedup_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{:08x}{nanos:032x}", std::process::id())
 }
 
 fn published(output: &PublishOutput) -> Result<Published, PublishError> {

@@ -45,6 +45,8 @@ struct Run<'a, M> {
     /// Mails read while waiting on a window (the mailbox returns each mail once).
     early_mails: Vec<MailReceived>,
     excused: Excused,
+    /// Keys S3 accepted while the KMS key was disabled (AWS refuses them).
+    accepted_with_key_disabled: Vec<String>,
 }
 
 /// Runs `scenario`'s workload with its faults; every finding goes into `report`.
@@ -71,6 +73,7 @@ pub async fn run<M: Mailbox>(
         refused: Vec::new(),
         early_mails: Vec::new(),
         excused: Excused::default(),
+        accepted_with_key_disabled: Vec::new(),
     };
     let _ = writeln!(
         progress,
@@ -81,6 +84,7 @@ pub async fn run<M: Mailbox>(
     if let Err(e) = run.upload_with_windows(scenario, &plan, progress).await {
         report.errors.push(e);
     }
+    key_disabled_outcome(target, &run.accepted_with_key_disabled, report);
     let failures = scenario.expect.failures;
     let collected = run.collect_all(scenario, failures, progress).await;
     let mut collected = match collected {
@@ -251,6 +255,7 @@ impl<M: Mailbox> Run<'_, M> {
                         TimelineKind::Upload,
                         format!("{} (accepted with the key disabled)", planned.key),
                     );
+                    self.accepted_with_key_disabled.push(planned.key.clone());
                     self.uploads.extend(done);
                 }
                 Err(e) => {
@@ -430,20 +435,23 @@ impl<M: Mailbox> Run<'_, M> {
                     .filter(|i| i.request.contains(key))
                     .map(|i| format!("{} at {} ms", scenario.chaos[i.rule], i.at_ms))
                     .collect();
+                let redelivered = self.excused.emails.contains_key(&index);
                 active.extend(
                     scenario
                         .chaos
                         .iter()
-                        .filter(|f| f.window().is_some_and(|w| w.contains(&index)))
+                        .filter(|f| {
+                            f.window().is_some_and(|w| w.contains(&index))
+                                || (redelivered && matches!(f, FaultSpec::RedeliverEvents { .. }))
+                        })
                         .map(ToString::to_string),
                 );
                 if active.is_empty() {
                     active.push("no fault touched it directly".into());
                 }
-                report.errors.push(format!(
-                    "object #{index} {key:?}: {v}; faults: {}; seed {seed}",
-                    active.join(", ")
-                ));
+                report
+                    .errors
+                    .push(format!("{v}; faults: {}; seed {seed}", active.join(", ")));
             }
         }
     }
@@ -491,6 +499,30 @@ impl<M: Mailbox> Run<'_, M> {
             timeline: std::mem::take(&mut self.timeline),
             accounted: Vec::new(),
         }
+    }
+}
+
+/// Uploads attempted with the KMS key disabled must be refused (AWS: `KMS.DisabledException`).
+/// AWS accepting one is a failure; LocalStack does not check the key's state on PutObject, which
+/// is reported as a divergence: there the window proves only that the pipeline survives the
+/// key's disable and enable.
+fn key_disabled_outcome(target: &Target, accepted: &[String], report: &mut RunReport) {
+    if accepted.is_empty() {
+        return;
+    }
+    let what = format!(
+        "{} upload(s) accepted with the KMS key disabled: {}",
+        accepted.len(),
+        accepted.join(", ")
+    );
+    if target.kind == crate::target::TargetKind::Aws {
+        report.check("uploads with the KMS key disabled are refused", false, what);
+    } else {
+        report.divergences.push(format!(
+            "{what} (LocalStack does not check a key's state on PutObject; AWS refuses with \
+             KMS.DisabledException, and the harness uploads the refused files again once the key \
+             is enabled)"
+        ));
     }
 }
 

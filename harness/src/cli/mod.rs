@@ -4,6 +4,7 @@
 //! parses and maps the outcome to an exit code.
 
 mod bench;
+mod chaos;
 mod lifecycle;
 mod scenarios;
 mod stack;
@@ -53,6 +54,28 @@ pub enum Command {
     /// Measure end-to-end throughput: verified files/s over a sweep of concurrency and file
     /// size, against raw PutObject in the same run; writes bench.json and bench.html.
     Bench(BenchArgs),
+    /// Run one chaos scenario: replay a seed exactly, or search many seeds and stop at the
+    /// first violation, printing its replay command.
+    Chaos(ChaosArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ChaosArgs {
+    /// The chaos scenario to run (one with [[chaos]] faults, e.g. chaos-network).
+    #[arg(long)]
+    pub scenario: String,
+    /// Seed of the (first) run (default: a new one, printed).
+    #[arg(long, env = "HARNESS_SEED")]
+    pub seed: Option<u64>,
+    /// Search mode: run this many consecutive seeds from --seed, stopping at the first
+    /// violation.
+    #[arg(long, value_name = "SEEDS")]
+    pub search: Option<u64>,
+    /// Where the JSON, JUnit and HTML reports go.
+    #[arg(long, default_value = "reports")]
+    pub report_dir: std::path::PathBuf,
+    #[command(flatten)]
+    pub stack: StackArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -209,5 +232,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Teardown(args) => teardown(&cli.target, args).await,
         Command::Gc(args) => gc(&cli.target, args).await,
         Command::Bench(args) => bench::bench(&cli.target, args).await,
+        Command::Chaos(args) => chaos::chaos(&cli.target, args).await,
     }
 }

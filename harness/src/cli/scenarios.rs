@@ -7,19 +7,13 @@ use super::stack::prepare;
 
 pub(super) async fn run_scenarios(target_args: &TargetArgs, args: RunArgs) -> anyhow::Result<()> {
     use crate::runner::{self, Status, report};
-    let all = crate::scenario::load_dir(&crate::scenario::scenarios_dir())?;
     let chosen: Vec<_> = if args.scenarios.is_empty() {
-        all
+        crate::scenario::load_dir(&crate::scenario::scenarios_dir())?
     } else {
-        let mut chosen = Vec::new();
-        for name in &args.scenarios {
-            let Some(found) = all.iter().find(|s| &s.name == name) else {
-                let known: Vec<_> = all.iter().map(|s| s.name.as_str()).collect();
-                anyhow::bail!("no scenario `{name}`; known: {}", known.join(", "));
-            };
-            chosen.push(found.clone());
-        }
-        chosen
+        args.scenarios
+            .iter()
+            .map(|name| find_scenario(name))
+            .collect::<anyhow::Result<_>>()?
     };
     let seed = args.seed.unwrap_or_else(crate::stack::run_id::random_seed);
     eprintln!("seed {seed} (replay with --seed {seed})");
@@ -63,14 +57,7 @@ pub(super) async fn run_scenarios(target_args: &TargetArgs, args: RunArgs) -> an
         }
     }
     let paths = report::write_reports(&args.report_dir, &reports)?;
-    println!(
-        "reports: {}",
-        paths
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    print_report_paths(&paths);
     let failed = reports
         .iter()
         .filter(|r| r.status == Status::Failed)
@@ -81,4 +68,22 @@ pub(super) async fn run_scenarios(target_args: &TargetArgs, args: RunArgs) -> an
         reports.len()
     );
     Ok(())
+}
+
+/// The scenario called `name` in `scenarios/`, or an error listing the known ones.
+pub(super) fn find_scenario(name: &str) -> anyhow::Result<crate::scenario::Scenario> {
+    let all = crate::scenario::load_dir(&crate::scenario::scenarios_dir())?;
+    match all.iter().find(|s| s.name == name) {
+        Some(found) => Ok(found.clone()),
+        None => {
+            let known: Vec<_> = all.iter().map(|s| s.name.as_str()).collect();
+            anyhow::bail!("no scenario `{name}`; known: {}", known.join(", "))
+        }
+    }
+}
+
+/// Prints where the reports went.
+pub(super) fn print_report_paths(paths: &[std::path::PathBuf]) {
+    let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    println!("reports: {}", shown.join(", "));
 }
