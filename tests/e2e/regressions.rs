@@ -66,7 +66,7 @@ fn handler_with_random_dedup_ids_is_caught_by_chaos_redelivery() -> Result<(), F
 }
 
 fn load(name: &str) -> Result<scenario::Scenario, Failed> {
-    let path = artifact::workspace_root().join(format!("scenarios/{name}.toml"));
+    let path = scenario::scenarios_dir().join(format!("{name}.toml"));
     Ok(scenario::load_file(&path)?)
 }
 

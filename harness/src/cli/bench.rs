@@ -43,7 +43,7 @@ pub(super) async fn bench(target_args: &TargetArgs, args: BenchArgs) -> anyhow::
     ticks.finish();
     println!("\n{}", bench::table(&report));
     let paths = bench::write(&args.report_dir, &report)?;
-    super::scenarios::print_report_paths(&paths);
+    super::print_report_paths(&paths);
     target.shutdown()?;
     let failures = report.failure_lines();
     for line in &failures {

@@ -9,7 +9,8 @@ use super::scenarios::find_scenario;
 use super::stack::prepare;
 
 pub(super) async fn chaos(target_args: &TargetArgs, args: ChaosArgs) -> anyhow::Result<()> {
-    let scenario = find_scenario(&args.scenario)?;
+    let all = crate::scenario::load_dir(&crate::scenario::scenarios_dir())?;
+    let scenario = find_scenario(&all, &args.scenario)?;
     anyhow::ensure!(
         !scenario.chaos.is_empty(),
         "scenario `{}` injects no faults (it has no [[chaos]] tables); run it with \
@@ -72,8 +73,9 @@ pub(super) async fn chaos(target_args: &TargetArgs, args: ChaosArgs) -> anyhow::
     // One scenario's reports share a file name: keep the run that decided the outcome (the
     // violation, or the last clean seed); the table above lists every seed.
     let paths = report::write_reports(&args.report_dir, &reports[reports.len() - 1..])?;
-    super::scenarios::print_report_paths(&paths);
-    if let Some(bad) = reports.iter().find(|r| r.status == Status::Failed) {
+    super::print_report_paths(&paths);
+    // The loop stops at the first failure, so only the last run can have failed.
+    if let Some(bad) = reports.last().filter(|r| r.status == Status::Failed) {
         anyhow::bail!(
             "invariants broken on seed {} after {} run(s); replay: harness chaos --scenario {} \
              --seed {}",

@@ -235,3 +235,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Chaos(args) => chaos::chaos(&cli.target, args).await,
     }
 }
+
+/// Prints where a command's reports went (run, chaos and bench all end with this line).
+fn print_report_paths(paths: &[std::path::PathBuf]) {
+    let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    println!("reports: {}", shown.join(", "));
+}

@@ -7,12 +7,13 @@ use super::stack::prepare;
 
 pub(super) async fn run_scenarios(target_args: &TargetArgs, args: RunArgs) -> anyhow::Result<()> {
     use crate::runner::{self, Status, report};
+    let all = crate::scenario::load_dir(&crate::scenario::scenarios_dir())?;
     let chosen: Vec<_> = if args.scenarios.is_empty() {
-        crate::scenario::load_dir(&crate::scenario::scenarios_dir())?
+        all
     } else {
         args.scenarios
             .iter()
-            .map(|name| find_scenario(name))
+            .map(|name| find_scenario(&all, name))
             .collect::<anyhow::Result<_>>()?
     };
     let seed = args.seed.unwrap_or_else(crate::stack::run_id::random_seed);
@@ -57,7 +58,7 @@ pub(super) async fn run_scenarios(target_args: &TargetArgs, args: RunArgs) -> an
         }
     }
     let paths = report::write_reports(&args.report_dir, &reports)?;
-    print_report_paths(&paths);
+    super::print_report_paths(&paths);
     let failed = reports
         .iter()
         .filter(|r| r.status == Status::Failed)
@@ -70,9 +71,11 @@ pub(super) async fn run_scenarios(target_args: &TargetArgs, args: RunArgs) -> an
     Ok(())
 }
 
-/// The scenario called `name` in `scenarios/`, or an error listing the known ones.
-pub(super) fn find_scenario(name: &str) -> anyhow::Result<crate::scenario::Scenario> {
-    let all = crate::scenario::load_dir(&crate::scenario::scenarios_dir())?;
+/// The scenario called `name` among `all`, or an error listing the known ones.
+pub(super) fn find_scenario(
+    all: &[crate::scenario::Scenario],
+    name: &str,
+) -> anyhow::Result<crate::scenario::Scenario> {
     match all.iter().find(|s| s.name == name) {
         Some(found) => Ok(found.clone()),
         None => {
@@ -80,10 +83,4 @@ pub(super) fn find_scenario(name: &str) -> anyhow::Result<crate::scenario::Scena
             anyhow::bail!("no scenario `{name}`; known: {}", known.join(", "))
         }
     }
-}
-
-/// Prints where the reports went.
-pub(super) fn print_report_paths(paths: &[std::path::PathBuf]) {
-    let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    println!("reports: {}", shown.join(", "));
 }
