@@ -5,6 +5,7 @@
 //! Filter as usual: `cargo test --test e2e -- lambda::`.
 
 mod bench;
+mod chaos_cli;
 mod deploy;
 mod gc;
 mod lambda;
@@ -24,6 +25,7 @@ fn main() -> ExitCode {
     let args = Arguments::from_args();
     let mut trials: Vec<Trial> = Vec::new();
     trials.extend(bench::trials());
+    trials.extend(chaos_cli::trials());
     trials.extend(deploy::trials());
     trials.extend(gc::trials());
     trials.extend(lambda::trials());

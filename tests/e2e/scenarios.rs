@@ -47,8 +47,16 @@ fn run(scenario: &scenario::Scenario) -> Result<(), Failed> {
     let shared = shared::get()?;
     let seed = seed();
     let mut log = Vec::new();
+    // A scenario that restarts LocalStack gets one of its own: the shared one serves the other
+    // trials, which run at the same time.
+    let private = if scenario.chaos.iter().any(|f| f.needs_owned_localstack()) {
+        Some(shared.private_target()?)
+    } else {
+        None
+    };
+    let target = private.as_ref().unwrap_or(shared.target());
     let report = shared.runtime.block_on(runner::run_scenario(
-        shared.target(),
+        target,
         scenario,
         seed,
         &shared.bootstrap_zip,
@@ -56,6 +64,11 @@ fn run(scenario: &scenario::Scenario) -> Result<(), Failed> {
         &runner::MailSetup::Auto,
         &mut log,
     ));
+    if let Some(private) = private {
+        private
+            .shutdown()
+            .map_err(|e| format!("stopping the scenario's own LocalStack: {e}"))?;
+    }
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("scenario-reports");
     let _ = report::write_reports(&dir.join(&scenario.name), std::slice::from_ref(&report));
     match report.status {

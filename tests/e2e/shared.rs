@@ -37,17 +37,8 @@ fn start() -> Result<Shared, String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let mut target = runtime
-        .block_on(async {
-            // Always a LocalStack of our own: a `harness up` one may hold unrelated state.
-            let instance = harness::target::start_embedded(
-                TargetArgs::default().python,
-                &mut std::io::stderr(),
-            )
-            .await?;
-            Target::for_embedded(instance, &TargetArgs::default().aws).await
-        })
-        .map_err(|e| format!("starting the embedded LocalStack: {e}"))?;
+    // Always a LocalStack of our own: a `harness up` one may hold unrelated state.
+    let mut target = start_owned(&runtime)?;
     let instance = target.embedded().expect("started above");
     let localstack_pid = instance.info().pid;
     let log = instance.info().log.clone();
@@ -77,10 +68,30 @@ fn instance_endpoint(target: &mut Target) -> String {
         .to_owned()
 }
 
+/// A LocalStack this process starts and owns, as a target.
+fn start_owned(runtime: &tokio::runtime::Runtime) -> Result<Target, String> {
+    runtime
+        .block_on(async {
+            let instance = harness::target::start_embedded(
+                TargetArgs::default().python,
+                &mut std::io::stderr(),
+            )
+            .await?;
+            Target::for_embedded(instance, &TargetArgs::default().aws).await
+        })
+        .map_err(|e| format!("starting the embedded LocalStack: {e}"))
+}
+
 impl Shared {
     /// The shared LocalStack as a target.
     pub fn target(&self) -> &Target {
         &self.view
+    }
+
+    /// A LocalStack for one trial alone (the caller shuts it down), for what must not touch
+    /// the shared one, such as restarting it.
+    pub fn private_target(&self) -> Result<Target, String> {
+        start_owned(&self.runtime)
     }
 
     fn ensure_alive(&self) -> Result<(), String> {

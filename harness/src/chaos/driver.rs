@@ -1,52 +1,51 @@
-//! Runs a chaos scenario on a deployed stack: uploads the seeded workload in segments cut at
-//! the fault windows (opening and closing each platform fault between segments), retries the
-//! uploads a fault refused, redelivers events, collects everything, judges it with the oracle,
-//! accounts for the faults, and writes the chaos summary into the report.
+//! Runs a chaos scenario on a deployed stack: uploads the seeded workload with its faults
+//! ([`super::segments`]), collects everything and redelivers events ([`super::collection`]),
+//! judges it with the oracle, accounts for the faults ([`super::invariants`]), names what is
+//! left with the faults and the seed, and writes the chaos summary into the report.
 
-use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::deploy::Deployment;
+use crate::localstack::session::SessionWatch;
 use crate::mailbox::Mailbox;
-use crate::oracle::{self, MailReceived, Uploaded};
-use crate::runner::collect::{self, Collected, Sources, Wanted};
-use crate::runner::{RunReport, upload};
+use crate::oracle::{self, Uploaded};
+use crate::runner::RunReport;
+use crate::runner::collect::Collected;
 use crate::scenario::Scenario;
-use crate::target::{Target, TargetKind};
+use crate::target::Target;
 use crate::workload::{self, PlannedUpload};
 
 use super::ChaosSetup;
+use super::collection::deliveries;
+use super::findings::key_disabled_outcome;
 use super::invariants::{self, Excused};
-use super::platform::{self, Opened};
-use super::redeliver;
 use super::report::{ChaosSummary, FaultCount, TimelineEvent, TimelineKind};
 use super::spec::FaultSpec;
 
-/// How long a throttle window stays closed after its uploads, so Lambda tries (and is refused)
-/// while it lasts. A fault's duration, not a readiness wait.
-const THROTTLE_HOLD: Duration = Duration::from_secs(3);
-/// After the window's emails arrived, how long the subscription stays removed so the FIFO
-/// publish that follows each email (milliseconds later) falls inside the window too.
-const UNSUBSCRIBED_HOLD: Duration = Duration::from_secs(2);
-/// How long the window's emails may take before the window closes anyway.
-const WINDOW_MAIL_DEADLINE: Duration = Duration::from_secs(60);
+/// Where progress lines go.
+pub(super) type Progress<'p> = &'p mut (dyn std::io::Write + Send);
 
 /// Where the run stands while faults come and go.
-struct Run<'a, M> {
-    target: &'a Target,
-    deployment: &'a Deployment,
-    mailbox: &'a mut M,
-    epoch: Instant,
-    timeline: Vec<TimelineEvent>,
-    counts: Vec<u64>,
-    uploads: Vec<Uploaded>,
+pub(super) struct Run<'a, M> {
+    pub(super) target: &'a Target,
+    pub(super) deployment: &'a Deployment,
+    pub(super) mailbox: &'a mut M,
+    pub(super) epoch: Instant,
+    pub(super) timeline: Vec<TimelineEvent>,
+    /// Per fault of the scenario, how often it was injected.
+    pub(super) counts: Vec<u64>,
+    pub(super) uploads: Vec<Uploaded>,
     /// Uploads a fault refused, with the error, to retry after their window.
-    refused: Vec<(PlannedUpload, String)>,
-    /// Mails read while waiting on a window (the mailbox returns each mail once).
-    early_mails: Vec<MailReceived>,
-    excused: Excused,
+    pub(super) refused: Vec<(PlannedUpload, String)>,
+    /// Deliveries read before the end (while the pipeline was brought to rest before a fault).
+    pub(super) early: Collected,
+    pub(super) excused: Excused,
     /// Keys S3 accepted while the KMS key was disabled (AWS refuses them).
-    accepted_with_key_disabled: Vec<String>,
+    pub(super) accepted_with_key_disabled: Vec<String>,
+    /// The LocalStack session the run started in (`None` on AWS).
+    pub(super) watch: Option<SessionWatch>,
+    /// Planned uploads never made because LocalStack was restarted before them.
+    pub(super) not_made: Vec<usize>,
 }
 
 /// Runs `scenario`'s workload with its faults; every finding goes into `report`.
@@ -59,9 +58,16 @@ pub async fn run<M: Mailbox>(
     mailbox: &mut M,
     setup: &ChaosSetup,
     report: &mut RunReport,
-    progress: &mut (dyn std::io::Write + Send),
+    progress: Progress<'_>,
 ) {
     let plan = workload::plan(&scenario.workload, seed, &format!("{}-", deployment.run_id));
+    let watch = match crate::runner::watch_localstack(target).await {
+        Ok(watch) => watch,
+        Err(e) => {
+            report.errors.push(e);
+            return;
+        }
+    };
     let mut run = Run {
         target,
         deployment,
@@ -71,9 +77,11 @@ pub async fn run<M: Mailbox>(
         counts: vec![0; scenario.chaos.len()],
         uploads: Vec::new(),
         refused: Vec::new(),
-        early_mails: Vec::new(),
+        early: Collected::default(),
         excused: Excused::default(),
         accepted_with_key_disabled: Vec::new(),
+        watch,
+        not_made: Vec::new(),
     };
     let _ = writeln!(
         progress,
@@ -81,15 +89,31 @@ pub async fn run<M: Mailbox>(
         scenario.chaos.len(),
         plan.len()
     );
-    if let Err(e) = run.upload_with_windows(scenario, &plan, progress).await {
+    let concurrency = scenario.workload.concurrency;
+    if let Err(e) = run
+        .upload_with_faults(&scenario.chaos, &plan, concurrency, report, progress)
+        .await
+    {
         report.errors.push(e);
     }
     key_disabled_outcome(target, &run.accepted_with_key_disabled, report);
-    let failures = scenario.expect.failures;
-    let collected = run.collect_all(scenario, failures, progress).await;
-    let mut collected = match collected {
-        Ok(c) => c,
-        Err(e) => {
+    let restarted = !run.not_made.is_empty();
+    let collected = run.collect_all(scenario, progress).await;
+    // An unasked-for restart explains a shortfall better than the shortfall itself.
+    let unasked_restart = if restarted {
+        None
+    } else {
+        run.same_localstack().await.err()
+    };
+    let mut collected = match (collected, unasked_restart) {
+        (_, Some(restart)) => {
+            report.errors.push(restart);
+            report.uploads = run.uploads.clone();
+            report.chaos = Some(run.finish(scenario, setup, report));
+            return;
+        }
+        (Ok(c), None) => c,
+        (Err(e), None) => {
             report.errors.push(format!("collect: {e}"));
             report.uploads = run.uploads.clone();
             report.chaos = Some(run.finish(scenario, setup, report));
@@ -107,7 +131,10 @@ pub async fn run<M: Mailbox>(
     {
         report.errors.push(format!("redelivery: {e}"));
     }
-    crate::runner::check_encryption_at_rest(target, deployment, &run.uploads, report).await;
+    if !restarted {
+        // After a restart this was done before it (the bucket is gone now).
+        crate::runner::check_encryption_at_rest(target, deployment, &run.uploads, report).await;
+    }
     let expect = crate::runner::scenario_expect(target, scenario, deployment);
     let mut judgement = oracle::judge(
         &expect,
@@ -116,6 +143,9 @@ pub async fn run<M: Mailbox>(
         &collected.mails,
         &collected.failures,
     );
+    if restarted {
+        judgement.skipped.push(not_made_note(&run.not_made));
+    }
     let accounting = invariants::account(&mut judgement, &run.uploads, &run.excused);
     for (name, ok, detail) in accounting.checks {
         report.check(name, ok, detail);
@@ -137,279 +167,31 @@ pub async fn run<M: Mailbox>(
     report.chaos = Some(summary);
 }
 
+/// What the report says of the uploads a restart prevented (1-based, as users count). Pure.
+fn not_made_note(not_made: &[usize]) -> String {
+    let (first, last) = (
+        not_made.first().map_or(0, |i| i + 1),
+        not_made.last().map_or(0, |i| i + 1),
+    );
+    format!(
+        "uploads #{first}-#{last} ({} file(s)) not made: LocalStack was restarted before them and \
+         its state, the run's stack with it, is gone; their pipeline is not proven by this run",
+        not_made.len()
+    )
+}
+
 impl<M: Mailbox> Run<'_, M> {
     fn at(&self) -> u64 {
         self.epoch.elapsed().as_millis() as u64
     }
 
-    fn event(&mut self, kind: TimelineKind, label: impl Into<String>) {
+    pub(super) fn event(&mut self, kind: TimelineKind, label: impl Into<String>) {
         let at_ms = self.at();
         self.timeline.push(TimelineEvent {
             at_ms,
             kind,
             label: label.into(),
         });
-    }
-
-    /// Uploads `plan` in segments cut at every window edge, opening and closing the faults.
-    async fn upload_with_windows(
-        &mut self,
-        scenario: &Scenario,
-        plan: &[PlannedUpload],
-        progress: &mut (dyn std::io::Write + Send),
-    ) -> Result<(), String> {
-        let windows: Vec<(usize, &FaultSpec, std::ops::Range<usize>)> = scenario
-            .chaos
-            .iter()
-            .enumerate()
-            .filter_map(|(i, f)| f.window().map(|w| (i, f, w)))
-            .collect();
-        let mut cuts: BTreeSet<usize> = [0, plan.len()].into();
-        for (_, _, w) in &windows {
-            cuts.extend([w.start, w.end]);
-        }
-        let cuts: Vec<usize> = cuts.into_iter().collect();
-        let mut opened: Vec<(usize, Opened)> = Vec::new();
-        for pair in cuts.windows(2) {
-            let (from, to) = (pair[0], pair[1]);
-            for (i, fault, w) in &windows {
-                if w.start == from {
-                    let (handle, what) =
-                        platform::open(self.target, self.deployment, fault).await?;
-                    let _ = writeln!(progress, "  fault opened: {what}");
-                    self.counts[*i] += 1;
-                    self.event(TimelineKind::Fault, format!("opened: {what}"));
-                    if matches!(fault, FaultSpec::RemoveFifoSubscription { .. }) {
-                        self.excused.lost.extend(w.clone());
-                    }
-                    opened.push((*i, handle));
-                }
-            }
-            let refusing = windows
-                .iter()
-                .any(|(_, f, w)| matches!(f, FaultSpec::DisableKmsKey { .. }) && w.contains(&from));
-            self.upload_segment(&plan[from..to], scenario.workload.concurrency, refusing)
-                .await?;
-            for (i, fault, w) in &windows {
-                if w.end != to {
-                    continue;
-                }
-                self.hold(fault).await?;
-                let Some(pos) = opened.iter().position(|(j, _)| j == i) else {
-                    continue;
-                };
-                let (_, handle) = opened.remove(pos);
-                let what = platform::close(self.target, self.deployment, &handle).await?;
-                let _ = writeln!(progress, "  fault closed: {what}");
-                self.event(TimelineKind::Fault, format!("closed: {what}"));
-            }
-        }
-        // Resume: what a fault refused is uploaded again now that it is over.
-        for (planned, error) in std::mem::take(&mut self.refused) {
-            let _ = writeln!(
-                progress,
-                "  retrying upload #{} refused during the fault: {error}",
-                planned.index
-            );
-            self.upload_segment(std::slice::from_ref(&planned), 1, false)
-                .await?;
-        }
-        Ok(())
-    }
-
-    async fn upload_segment(
-        &mut self,
-        segment: &[PlannedUpload],
-        concurrency: usize,
-        refusing: bool,
-    ) -> Result<(), String> {
-        let s3 = self.target.s3();
-        if !refusing {
-            let done = upload::upload_all(
-                &s3,
-                &self.deployment.bucket,
-                segment,
-                concurrency,
-                self.epoch,
-            )
-            .await?;
-            for u in &done {
-                self.event(TimelineKind::Upload, u.key.clone());
-            }
-            self.uploads.extend(done);
-            return Ok(());
-        }
-        // One by one: each refusal is recorded, none stops the run.
-        for planned in segment {
-            match upload::upload_all(
-                &s3,
-                &self.deployment.bucket,
-                std::slice::from_ref(planned),
-                1,
-                self.epoch,
-            )
-            .await
-            {
-                Ok(done) => {
-                    self.event(
-                        TimelineKind::Upload,
-                        format!("{} (accepted with the key disabled)", planned.key),
-                    );
-                    self.accepted_with_key_disabled.push(planned.key.clone());
-                    self.uploads.extend(done);
-                }
-                Err(e) => {
-                    self.event(
-                        TimelineKind::Fault,
-                        format!("upload #{} refused", planned.index),
-                    );
-                    self.refused.push((planned.clone(), e));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// What a window waits for before it closes (see the constants).
-    async fn hold(&mut self, fault: &FaultSpec) -> Result<(), String> {
-        match fault {
-            FaultSpec::ThrottleFunction { .. } => tokio::time::sleep(THROTTLE_HOLD).await,
-            FaultSpec::RemoveFifoSubscription { .. } => {
-                let started = Instant::now();
-                while self.early_mails.len() < self.uploads.len()
-                    && started.elapsed() < WINDOW_MAIL_DEADLINE
-                {
-                    let mails = self.mailbox.poll(self.epoch).await?;
-                    let email = &self.deployment.email_address;
-                    self.early_mails.extend(
-                        mails
-                            .into_iter()
-                            .filter(|m| m.to.iter().any(|t| t == email)),
-                    );
-                    if self.early_mails.len() < self.uploads.len() {
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                    }
-                }
-                tokio::time::sleep(UNSUBSCRIBED_HOLD).await;
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    async fn collect_all(
-        &mut self,
-        scenario: &Scenario,
-        failures: usize,
-        progress: &mut (dyn std::io::Write + Send),
-    ) -> Result<Collected, String> {
-        let deadline = Duration::from_secs(scenario.expect.delivery_deadline_s);
-        let _ = writeln!(
-            progress,
-            "  collecting deliveries (up to {} s)",
-            deadline.as_secs()
-        );
-        let wanted = Wanted {
-            fifo: self.uploads.len().saturating_sub(self.excused.lost.len()),
-            mails: self.uploads.len().saturating_sub(self.early_mails.len()),
-            failures,
-        };
-        let mut collected = self.collect(wanted, deadline).await?;
-        collected
-            .mails
-            .splice(0..0, std::mem::take(&mut self.early_mails));
-        if collected.timed_out {
-            return Err(format!(
-                "not everything arrived within {} s: {} of {} FIFO messages, {} of {} emails",
-                deadline.as_secs(),
-                collected.fifo.len(),
-                wanted.fifo,
-                collected.mails.len(),
-                self.uploads.len()
-            ));
-        }
-        Ok(collected)
-    }
-
-    async fn collect(&mut self, wanted: Wanted, deadline: Duration) -> Result<Collected, String> {
-        let sources = Sources {
-            queue_url: &self.deployment.queue_url,
-            failure_queue_url: &self.deployment.failure_queue_url,
-            email: &self.deployment.email_address,
-        };
-        collect::collect(
-            &self.target.sqs(),
-            sources,
-            self.mailbox,
-            wanted,
-            self.epoch,
-            deadline,
-        )
-        .await
-    }
-
-    /// Invokes the function again with every delivered event, `copies` times, shuffled, and
-    /// collects what that produced (expected: emails again, no FIFO message).
-    async fn redeliver(
-        &mut self,
-        scenario: &Scenario,
-        seed: u64,
-        copies: usize,
-        collected: &mut Collected,
-        progress: &mut (dyn std::io::Write + Send),
-    ) -> Result<(), String> {
-        let records: Vec<serde_json::Value> = collected
-            .fifo
-            .iter()
-            .filter_map(|m| redeliver::record_from_message(&m.body))
-            .collect();
-        let events = redeliver::plan_events(&records, copies, seed);
-        let _ = writeln!(
-            progress,
-            "  redelivering {} record(s) x{copies} in {} event(s)",
-            records.len(),
-            events.len()
-        );
-        let index = scenario
-            .chaos
-            .iter()
-            .position(|f| matches!(f, FaultSpec::RedeliverEvents { .. }))
-            .unwrap_or(0);
-        let sent = redeliver::invoke_all(
-            &self.target.lambda(),
-            &self.deployment.function_name,
-            &events,
-        )
-        .await?;
-        self.counts[index] += sent as u64;
-        self.event(
-            TimelineKind::Fault,
-            format!("{sent} redelivered event(s) invoked"),
-        );
-        // Every redelivered object mails once more per copy.
-        let first: Vec<usize> = oracle_owners(&self.uploads, collected);
-        for u in first {
-            self.excused.emails.insert(u, 1 + copies);
-        }
-        let wanted = Wanted {
-            fifo: 0,
-            mails: records.len() * copies,
-            failures: 0,
-        };
-        let deadline = Duration::from_secs(scenario.expect.delivery_deadline_s);
-        let more = self.collect(wanted, deadline).await?;
-        if more.mails.len() < wanted.mails {
-            return Err(format!(
-                "{} of {} redelivery emails arrived within {} s",
-                more.mails.len(),
-                wanted.mails,
-                deadline.as_secs()
-            ));
-        }
-        collected.fifo.extend(more.fifo);
-        collected.mails.extend(more.mails);
-        collected.failures.extend(more.failures);
-        Ok(())
     }
 
     /// Names every remaining violation with the faults that touched its object and the seed.
@@ -502,123 +284,17 @@ impl<M: Mailbox> Run<'_, M> {
     }
 }
 
-/// What uploads S3 accepted with the KMS key disabled mean on a target.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum KeyDisabledFinding {
-    /// AWS must refuse them (`KMS.DisabledException`): a failed check.
-    Failed(String),
-    /// LocalStack does not check a key's state on PutObject: a divergence, and the window then
-    /// proves only that the pipeline survives the key's disable and enable.
-    Divergence(String),
-}
-
-/// Judges the uploads accepted while the KMS key was disabled (none: nothing to say). Pure.
-fn key_disabled_finding(kind: TargetKind, accepted: &[String]) -> Option<KeyDisabledFinding> {
-    if accepted.is_empty() {
-        return None;
-    }
-    let what = format!(
-        "{} upload(s) accepted with the KMS key disabled: {}",
-        accepted.len(),
-        accepted.join(", ")
-    );
-    Some(if kind == TargetKind::Aws {
-        KeyDisabledFinding::Failed(what)
-    } else {
-        KeyDisabledFinding::Divergence(format!(
-            "{what} (LocalStack does not check a key's state on PutObject; AWS refuses with \
-             KMS.DisabledException, and the harness uploads the refused files again once the key \
-             is enabled)"
-        ))
-    })
-}
-
-fn key_disabled_outcome(target: &Target, accepted: &[String], report: &mut RunReport) {
-    match key_disabled_finding(target.kind, accepted) {
-        Some(KeyDisabledFinding::Failed(what)) => {
-            report.check("uploads with the KMS key disabled are refused", false, what);
-        }
-        Some(KeyDisabledFinding::Divergence(what)) => report.divergences.push(what),
-        None => {}
-    }
-}
-
-/// The uploads that got a FIFO message (their events are the ones redelivered).
-fn oracle_owners(uploads: &[Uploaded], collected: &Collected) -> Vec<usize> {
-    let keys: BTreeSet<(String, Option<String>)> = collected
-        .fifo
-        .iter()
-        .filter_map(|m| {
-            let v: serde_json::Value = serde_json::from_str(&m.body).ok()?;
-            Some((
-                v.get("key")?.as_str()?.to_owned(),
-                v.get("version_id")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned),
-            ))
-        })
-        .collect();
-    uploads
-        .iter()
-        .filter(|u| keys.contains(&(u.key.clone(), u.version_id.clone())))
-        .map(|u| u.index)
-        .collect()
-}
-
-fn deliveries(collected: &Collected) -> Vec<TimelineEvent> {
-    let fifo = collected.fifo.iter().map(|m| TimelineEvent {
-        at_ms: m.at_ms,
-        kind: TimelineKind::Delivery,
-        label: serde_json::from_str::<serde_json::Value>(&m.body)
-            .ok()
-            .and_then(|v| v.get("key")?.as_str().map(str::to_owned))
-            .unwrap_or_else(|| "FIFO message".into()),
-    });
-    let mails = collected.mails.iter().map(|m| TimelineEvent {
-        at_ms: m.at_ms,
-        kind: TimelineKind::Email,
-        label: m.subject.clone(),
-    });
-    let failures = collected.failures.iter().map(|f| TimelineEvent {
-        at_ms: f.at_ms,
-        kind: TimelineKind::Failure,
-        label: f.body.chars().take(120).collect(),
-    });
-    fifo.chain(mails).chain(failures).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn uploads_accepted_with_the_key_disabled_fail_on_aws() {
-        let accepted = ["a.txt".to_owned()];
-        let Some(KeyDisabledFinding::Failed(what)) =
-            key_disabled_finding(TargetKind::Aws, &accepted)
-        else {
-            panic!("AWS accepting an upload with a disabled key must fail the run");
-        };
+    fn uploads_a_restart_prevented_are_named_one_based_with_the_reason() {
+        let note = not_made_note(&[3, 4, 5]);
         assert!(
-            what.contains("1 upload(s)") && what.contains("a.txt"),
-            "{what}"
+            note.starts_with("uploads #4-#6 (3 file(s)) not made"),
+            "{note}"
         );
-    }
-
-    #[test]
-    fn uploads_accepted_with_the_key_disabled_are_a_divergence_on_localstack() {
-        let accepted = ["a.txt".to_owned(), "b c.txt".to_owned()];
-        for kind in [TargetKind::Embedded, TargetKind::Localstack] {
-            let Some(KeyDisabledFinding::Divergence(what)) = key_disabled_finding(kind, &accepted)
-            else {
-                panic!("{kind:?}: LocalStack's gap must be reported as a divergence");
-            };
-            assert!(what.contains("2 upload(s)") && what.contains("KMS.DisabledException"));
-        }
-    }
-
-    #[test]
-    fn no_upload_accepted_with_the_key_disabled_says_nothing() {
-        assert_eq!(key_disabled_finding(TargetKind::Aws, &[]), None);
+        assert!(note.contains("LocalStack was restarted"), "{note}");
     }
 }

@@ -5,19 +5,25 @@
 //! AWS calls, injected by a proxy on loopback that the function is pointed at ([`proxy`], with
 //! seeded decisions in [`schedule`] and the killing of the calling process in [`caller`]);
 //! platform faults opened and closed around windows of the workload ([`platform`]); and event
-//! faults, the function invoked again with the events it already got ([`redeliver`]). The
-//! [`driver`] runs the workload with them, and [`invariants`] accounts for what the faults
-//! explain, so anything else the oracle finds is a violation naming the object, the faults that
-//! touched it and the seed.
+//! faults, the function invoked again with the events it already got ([`redeliver`]); and
+//! LocalStack itself restarted, which the run must notice on its own. The [`driver`] runs the
+//! workload with them (cut into segments at the faults' edges in `segments`, with windows that
+//! wait on the function's logged completions in `completion`), and [`invariants`] accounts for
+//! what the faults explain, so anything else the oracle finds is a violation naming the object,
+//! the faults that touched it and the seed.
 
 mod caller;
+mod collection;
+mod completion;
 pub mod driver;
+mod findings;
 pub mod invariants;
 pub mod platform;
 pub mod proxy;
 pub mod redeliver;
 pub mod report;
 pub mod schedule;
+mod segments;
 pub mod spec;
 
 use std::time::Instant;
@@ -40,11 +46,27 @@ impl ChaosSetup {
     /// needs it. `Err` is the reason the scenario is skipped there.
     pub async fn prepare(target: &Target, scenario: &Scenario, seed: u64) -> Result<Self, String> {
         let epoch = Instant::now();
+        if !target.is_sandbox() {
+            return Err(
+                "chaos injects faults into a real account only when it is marked as a sandbox: \
+                 pass --sandbox-account ACCOUNT (or HARNESS_SANDBOX_ACCOUNTS) for an allowed \
+                 account that nothing else depends on"
+                    .into(),
+            );
+        }
         for fault in &scenario.chaos {
             if fault.needs_local_function() && target.kind != TargetKind::Embedded {
                 return Err(format!(
                     "fault `{fault}` needs the embedded target: the fault proxy listens on this \
                      machine's loopback, which a function in Docker or on AWS cannot reach"
+                ));
+            }
+            if fault.needs_owned_localstack() && !target.embedded_is_owned() {
+                return Err(format!(
+                    "fault `{fault}` restarts the LocalStack process, which only a LocalStack \
+                     this run started itself can be (the default embedded target, without \
+                     --endpoint-url and without `harness up`); a shared or attached LocalStack \
+                     and AWS are left alone"
                 ));
             }
             if target.kind == TargetKind::Aws && !fault.safe_on_aws() {
@@ -90,5 +112,57 @@ impl ChaosSetup {
             .as_ref()
             .map(proxy::FaultProxy::injections)
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{load_file, scenarios_dir};
+
+    fn scenario(name: &str) -> Scenario {
+        load_file(&scenarios_dir().join(format!("{name}.toml"))).unwrap()
+    }
+
+    fn aws() -> Target {
+        let sdk = aws_config::SdkConfig::builder()
+            .region(aws_config::Region::new("eu-west-1"))
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        Target::with_sdk_config(TargetKind::Aws, "eu-west-1", None, sdk)
+    }
+
+    #[tokio::test]
+    async fn a_real_account_gets_faults_only_when_marked_as_a_sandbox() {
+        let throttle = scenario("chaos-throttle");
+        let mut target = aws();
+        let Err(reason) = ChaosSetup::prepare(&target, &throttle, 1).await else {
+            panic!("an unmarked account must be refused");
+        };
+        assert!(reason.contains("--sandbox-account"), "{reason}");
+        target.mark_sandbox();
+        assert!(ChaosSetup::prepare(&target, &throttle, 1).await.is_ok());
+        let Err(reason) = ChaosSetup::prepare(&target, &scenario("chaos-network"), 1).await else {
+            panic!("the fault proxy cannot reach a function on AWS");
+        };
+        assert!(reason.contains("needs the embedded target"), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn a_restart_needs_a_localstack_the_run_owns() {
+        let attached = Target::attach(
+            TargetKind::Embedded,
+            "http://127.0.0.1:9",
+            &crate::target::AwsArgs::default(),
+        )
+        .await;
+        let Err(reason) = ChaosSetup::prepare(&attached, &scenario("chaos-restart"), 1).await
+        else {
+            panic!("an attached LocalStack must not be restarted");
+        };
+        assert!(
+            reason.contains("restarts the LocalStack process"),
+            "{reason}"
+        );
     }
 }

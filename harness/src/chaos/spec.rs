@@ -34,6 +34,10 @@ pub enum FaultSpec {
         #[serde(default = "default_copies")]
         copies: usize,
     },
+    /// LocalStack's process stopped and started again after the given upload (its state lives
+    /// in memory): the run must detect the restart and report what it lost, not blame the
+    /// pipeline. Needs a LocalStack the run started itself.
+    RestartLocalstack { after_upload: usize },
 }
 
 fn default_copies() -> usize {
@@ -139,6 +143,21 @@ pub enum InvalidFault {
         "[[chaos]] #{0} and #{1} both use a window of the same kind; one per kind per scenario"
     )]
     Twice(usize, usize),
+    #[error(
+        "[[chaos]] #{index}: `after-upload = {after}` must satisfy 1 <= after-upload < {files} \
+         (uploads must remain to show what the restart cost)"
+    )]
+    RestartPoint {
+        index: usize,
+        after: usize,
+        files: usize,
+    },
+    #[error(
+        "[[chaos]] #{restart} restarts LocalStack, which ends the run's stack, but #{other} needs \
+         it afterwards; close windows before the restart and do not combine it with \
+         redeliver-events"
+    )]
+    AfterRestart { restart: usize, other: usize },
 }
 
 impl FaultSpec {
@@ -168,7 +187,30 @@ impl FaultSpec {
                     Err(InvalidFault::Copies(index))
                 }
             }
+            FaultSpec::RestartLocalstack { after_upload } => {
+                if *after_upload == 0 || *after_upload >= files {
+                    return Err(InvalidFault::RestartPoint {
+                        index,
+                        after: *after_upload,
+                        files,
+                    });
+                }
+                Ok(())
+            }
         }
+    }
+
+    /// For `restart-localstack`: how many uploads are made before the restart.
+    pub fn restart_after(&self) -> Option<usize> {
+        match self {
+            FaultSpec::RestartLocalstack { after_upload } => Some(*after_upload),
+            _ => None,
+        }
+    }
+
+    /// Whether the fault needs a LocalStack process this run started (and may restart).
+    pub fn needs_owned_localstack(&self) -> bool {
+        matches!(self, FaultSpec::RestartLocalstack { .. })
     }
 
     /// The window of a windowed fault, as 0-based upload positions `[from, to)`.
@@ -210,6 +252,25 @@ pub fn validate_all(faults: &[FaultSpec], files: usize) -> Result<(), InvalidFau
                 .position(|f| std::mem::discriminant(f) == std::mem::discriminant(fault))
         {
             return Err(InvalidFault::Twice(j + 1, i + 1));
+        }
+    }
+    let restart = faults
+        .iter()
+        .enumerate()
+        .find_map(|(i, f)| f.restart_after().map(|after| (i, after)));
+    if let Some((r, after)) = restart {
+        for (i, fault) in faults.iter().enumerate() {
+            let needs_stack_after = match fault {
+                FaultSpec::RedeliverEvents { .. } => true,
+                FaultSpec::RestartLocalstack { .. } => i != r,
+                other => other.window().is_some_and(|w| w.end > after),
+            };
+            if needs_stack_after {
+                return Err(InvalidFault::AfterRestart {
+                    restart: r + 1,
+                    other: i + 1,
+                });
+            }
         }
     }
     Ok(())
@@ -291,6 +352,9 @@ impl fmt::Display for FaultSpec {
             }
             FaultSpec::RedeliverEvents { copies } => {
                 write!(f, "every S3 event redelivered {copies}x, shuffled")
+            }
+            FaultSpec::RestartLocalstack { after_upload } => {
+                write!(f, "LocalStack restarted after upload {after_upload}")
             }
         }
     }
@@ -435,5 +499,36 @@ mod tests {
             FaultSpec::RedeliverEvents { copies: 0 }.validate(1, 3),
             Err(InvalidFault::Copies(1))
         );
+    }
+
+    #[test]
+    fn a_restart_leaves_uploads_after_it_and_nothing_that_needs_the_stack() {
+        let faults =
+            parse("[[chaos]]\nfault = \"restart-localstack\"\nafter-upload = 2\n").unwrap();
+        assert_eq!(faults[0].restart_after(), Some(2));
+        assert!(faults[0].needs_owned_localstack() && !faults[0].safe_on_aws());
+        assert_eq!(faults[0].to_string(), "LocalStack restarted after upload 2");
+        validate_all(&faults, 3).unwrap();
+        for files in [2, 1] {
+            let err = validate_all(&faults, files).unwrap_err();
+            assert!(err.to_string().contains("after-upload < "), "{err}");
+        }
+        let restart = FaultSpec::RestartLocalstack { after_upload: 2 };
+        let before = FaultSpec::ThrottleFunction {
+            during_uploads: [1, 2],
+        };
+        validate_all(&[before, restart.clone()], 4).unwrap();
+        let across = FaultSpec::DisableKmsKey {
+            during_uploads: [2, 3],
+        };
+        assert_eq!(
+            validate_all(&[restart.clone(), across], 4),
+            Err(InvalidFault::AfterRestart {
+                restart: 1,
+                other: 2
+            })
+        );
+        let redeliver = FaultSpec::RedeliverEvents { copies: 1 };
+        assert!(validate_all(&[redeliver, restart], 4).is_err());
     }
 }

@@ -124,6 +124,14 @@ pub struct SafetyArgs {
         value_delimiter = ','
     )]
     pub allowed_accounts: Vec<String>,
+    /// Allowed accounts that are sandboxes, where `harness chaos` may inject its reversible
+    /// platform faults (also HARNESS_SANDBOX_ACCOUNTS, comma-separated).
+    #[arg(
+        long = "sandbox-account",
+        env = "HARNESS_SANDBOX_ACCOUNTS",
+        value_delimiter = ','
+    )]
+    pub sandbox_accounts: Vec<String>,
 }
 
 /// What every command that deploys needs: the handler, the email address, the account guard.

@@ -51,11 +51,16 @@ pub(super) async fn prepare(
     Ok((target, config))
 }
 
-/// Connects to the target and, on AWS, refuses an account that is not explicitly allowed.
+/// Connects to the target and, on AWS, refuses an account that is not explicitly allowed and
+/// marks the sandbox accounts (where chaos may inject faults).
 async fn connect_allowed(target_args: &TargetArgs, safety: &SafetyArgs) -> anyhow::Result<Target> {
-    let target = Target::connect(target_args, &mut std::io::stderr()).await?;
-    deploy::check_account_allowed(&target, &safety.allowed_accounts, &mut std::io::stderr())
-        .await?;
+    let mut target = Target::connect(target_args, &mut std::io::stderr()).await?;
+    let account =
+        deploy::check_account_allowed(&target, &safety.allowed_accounts, &mut std::io::stderr())
+            .await?;
+    if safety.sandbox_accounts.contains(&account) {
+        target.mark_sandbox();
+    }
     Ok(target)
 }
 

@@ -9,10 +9,12 @@
 //!
 //! The process itself is run by `supervisor`; the environment it is started with is built in
 //! `env`, the health document it waits on is read in `health`, and what identifies an
-//! instance (and the state file of `harness up`) is in `state`.
+//! instance (and the state file of `harness up`) is in `state`; telling that LocalStack was
+//! restarted underneath a run is in `session`.
 
 mod env;
 mod health;
+pub mod session;
 mod state;
 mod supervisor;
 

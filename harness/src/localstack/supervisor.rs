@@ -3,6 +3,7 @@
 //! `harness down`).
 
 use std::fs;
+use std::io::Write as _;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -21,6 +22,8 @@ use crate::provision::Venv;
 pub struct EmbeddedLocalStack {
     info: InstanceInfo,
     child: Option<Child>,
+    /// Kept to start the same LocalStack again ([`EmbeddedLocalStack::restart`]).
+    venv: Venv,
 }
 
 impl EmbeddedLocalStack {
@@ -36,35 +39,10 @@ impl EmbeddedLocalStack {
             path: PathBuf::from("127.0.0.1:0"),
             source,
         })?;
-        for scratch in SCRATCH_DIRS {
-            fs::create_dir_all(dir.join(scratch)).map_err(io("create the instance dir", dir))?;
-        }
+        fs::create_dir_all(dir).map_err(io("create the instance dir", dir))?;
         let log = dir.join("localstack.log");
         let log_file = fs::File::create(&log).map_err(io("create the log", &log))?;
-        let err_file = log_file.try_clone().map_err(io("create the log", &log))?;
-        let mut cmd = Command::new(venv.python());
-        cmd.args(["-m", "localstack.runtime.main"])
-            .env_clear()
-            .envs(localstack_env(port, dir))
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(log_file)
-            .stderr(err_file)
-            .process_group(0);
-        let child = cmd
-            .spawn()
-            .map_err(io("start LocalStack", &venv.python()))?;
-        let info = InstanceInfo {
-            pid: child.id(),
-            port,
-            endpoint: format!("http://127.0.0.1:{port}"),
-            dir: dir.to_owned(),
-            log,
-            started_unix: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0),
-        };
+        let (child, info) = spawn(venv, dir, port, log_file)?;
         let _ = writeln!(
             progress,
             "starting LocalStack (pid {}) on {}; log: {}",
@@ -75,9 +53,41 @@ impl EmbeddedLocalStack {
         let mut instance = Self {
             info,
             child: Some(child),
+            venv: venv.clone(),
         };
         instance.wait_healthy(health_timeout, progress).await?;
         Ok(instance)
+    }
+
+    /// Stops the whole tree and starts LocalStack again on the same port and directory, as a
+    /// crash followed by a supervisor's restart would: the endpoint stays, the state (kept in
+    /// memory only) is gone. The log continues in the same file after a marker line.
+    pub async fn restart(
+        &mut self,
+        health_timeout: Duration,
+        progress: &mut (dyn std::io::Write + Send),
+    ) -> Result<(), SupervisorError> {
+        let old_pid = self.info.pid;
+        self.stop_inner()?;
+        let log = self.info.log.clone();
+        let mut log_file = fs::OpenOptions::new()
+            .append(true)
+            .open(&log)
+            .map_err(io("reopen the log", &log))?;
+        let _ = writeln!(
+            log_file,
+            "--- harness: LocalStack (pid {old_pid}) stopped and started again on port {} ---",
+            self.info.port
+        );
+        let (child, info) = spawn(&self.venv, &self.info.dir, self.info.port, log_file)?;
+        let _ = writeln!(
+            progress,
+            "restarting LocalStack on {} (pid {old_pid} -> {})",
+            info.endpoint, info.pid
+        );
+        self.info = info;
+        self.child = Some(child);
+        self.wait_healthy(health_timeout, progress).await
     }
 
     pub fn info(&self) -> &InstanceInfo {
@@ -214,6 +224,44 @@ pub fn stop_instance(info: &InstanceInfo, child: Option<Child>) -> proc_tree::St
     outcome
 }
 
+/// Spawns LocalStack on `port` with its files under `dir` and its output into `log_file`.
+fn spawn(
+    venv: &Venv,
+    dir: &Path,
+    port: u16,
+    log_file: fs::File,
+) -> Result<(Child, InstanceInfo), SupervisorError> {
+    let log = dir.join("localstack.log");
+    for scratch in SCRATCH_DIRS {
+        fs::create_dir_all(dir.join(scratch)).map_err(io("create the instance dir", dir))?;
+    }
+    let err_file = log_file.try_clone().map_err(io("open the log", &log))?;
+    let mut cmd = Command::new(venv.python());
+    cmd.args(["-m", "localstack.runtime.main"])
+        .env_clear()
+        .envs(localstack_env(port, dir))
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(log_file)
+        .stderr(err_file)
+        .process_group(0);
+    let child = cmd
+        .spawn()
+        .map_err(io("start LocalStack", &venv.python()))?;
+    let info = InstanceInfo {
+        pid: child.id(),
+        port,
+        endpoint: format!("http://127.0.0.1:{port}"),
+        dir: dir.to_owned(),
+        log,
+        started_unix: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    };
+    Ok((child, info))
+}
+
 /// The instance's scratch directories (everything but its log), removed after a stop.
 const SCRATCH_DIRS: &[&str] = &["fs", "tmp", "cache"];
 
@@ -262,11 +310,10 @@ mod tests {
         assert!(text.contains("ImportError: cannot import name X"), "{text}");
     }
 
-    #[tokio::test]
-    async fn a_crash_after_start_is_reported_with_the_log_tail() {
-        let dir = tempfile::tempdir().unwrap();
-        // Answers the health check like LocalStack (every service available) on GATEWAY_LISTEN.
-        let server = format!(
+    /// A stand-in that answers the health check like LocalStack (every service available) on
+    /// GATEWAY_LISTEN.
+    fn healthy_server() -> String {
+        format!(
             r#"#!/bin/sh
 echo 'Ready.'
 exec python3 -c '
@@ -281,16 +328,47 @@ http.server.HTTPServer((host, int(port)), H).serve_forever()
 '
 "#,
             services = SERVICES.join(",")
-        );
-        let venv = fake_venv(dir.path(), &server);
-        let mut instance = EmbeddedLocalStack::start(
+        )
+    }
+
+    /// A started instance of the [`healthy_server`] stand-in under `dir`.
+    async fn start_healthy(dir: &Path) -> EmbeddedLocalStack {
+        let venv = fake_venv(dir, &healthy_server());
+        EmbeddedLocalStack::start(
             &venv,
-            &dir.path().join("inst"),
+            &dir.join("inst"),
             Duration::from_secs(20),
             &mut Vec::new(),
         )
         .await
-        .unwrap();
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_restart_keeps_the_endpoint_with_a_new_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut instance = start_healthy(dir.path()).await;
+        let before = instance.info().clone();
+        let mut progress = Vec::new();
+        instance
+            .restart(Duration::from_secs(20), &mut progress)
+            .await
+            .unwrap();
+        let after = instance.info().clone();
+        assert_eq!(after.endpoint, before.endpoint);
+        assert_ne!(after.pid, before.pid);
+        assert!(!proc_tree::is_alive(before.pid), "the old tree is gone");
+        instance.ensure_alive().unwrap();
+        let log = fs::read_to_string(&after.log).unwrap();
+        assert!(log.contains("stopped and started again"), "{log}");
+        assert!(String::from_utf8_lossy(&progress).contains("restarting LocalStack"));
+        instance.stop().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_crash_after_start_is_reported_with_the_log_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut instance = start_healthy(dir.path()).await;
         instance.ensure_alive().unwrap();
         let pid = instance.info().pid;
         nix::sys::signal::kill(

@@ -7,6 +7,7 @@
 
 pub mod collect;
 mod documented;
+mod encryption;
 pub mod report;
 pub mod upload;
 
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::chaos::ChaosSetup;
 use crate::deploy::{self, DeployConfig, teardown::teardown};
+use crate::localstack::session::SessionWatch;
 use crate::mailbox::s3::confirm_subscriptions;
 use crate::mailbox::{LocalStackSes, Mailbox, S3Mailbox};
 use crate::oracle::{self, Expect};
@@ -22,6 +24,8 @@ use crate::stack::{RunId, StackNames};
 use crate::target::{Target, TargetKind};
 use crate::workload;
 
+pub(crate) use encryption::check_encryption_at_rest;
+use encryption::probe_encryption_enforcement;
 pub use report::{RunReport, Status};
 
 /// Where a run reads the email alerts back.
@@ -240,6 +244,15 @@ async fn pipeline<M: Mailbox>(
     }
     // A `-` (not `/`) after the run id, so with prefix grouping the top-level prefixes differ.
     let plan = workload::plan(&scenario.workload, seed, &format!("{}-", deployment.run_id));
+    // On LocalStack, a restart under the run loses the stack: notice it instead of blaming the
+    // pipeline for what it took.
+    let watch = match watch_localstack(target).await {
+        Ok(watch) => watch,
+        Err(e) => {
+            report.errors.push(e);
+            return;
+        }
+    };
     let epoch = Instant::now();
     let _ = writeln!(
         progress,
@@ -279,7 +292,7 @@ async fn pipeline<M: Mailbox>(
         failure_queue_url: &deployment.failure_queue_url,
         email: &deployment.email_address,
     };
-    let collected = match collect::collect(
+    let collected = collect::collect(
         &target.sqs(),
         sources,
         mailbox,
@@ -287,8 +300,14 @@ async fn pipeline<M: Mailbox>(
         epoch,
         Duration::from_secs(scenario.expect.delivery_deadline_s),
     )
-    .await
+    .await;
+    if let Some(watch) = &watch
+        && let Err(e) = watch.check().await
     {
+        report.errors.push(e.to_string());
+        return;
+    }
+    let collected = match collected {
         Ok(c) => c,
         Err(e) => {
             report.errors.push(format!("collect: {e}"));
@@ -318,6 +337,17 @@ async fn pipeline<M: Mailbox>(
     probe_encryption_enforcement(target, deployment, report).await;
 }
 
+/// The session of the target's LocalStack, to notice a restart later (`None` on AWS).
+pub(crate) async fn watch_localstack(target: &Target) -> Result<Option<SessionWatch>, String> {
+    match &target.endpoint_url {
+        Some(endpoint) => SessionWatch::start(endpoint)
+            .await
+            .map(Some)
+            .map_err(|e| e.to_string()),
+        None => Ok(None),
+    }
+}
+
 /// What the oracle expects of every delivery of `scenario` on `deployment`.
 pub(crate) fn scenario_expect(
     target: &Target,
@@ -331,95 +361,6 @@ pub(crate) fn scenario_expect(
         verdict: scenario.expect.verdict.clone(),
         failures_expected: scenario.expect.failures,
         sequencer_orders_overwrites: target.kind == TargetKind::Aws,
-    }
-}
-
-/// Every uploaded version, asked with HeadObject: SSE-KMS with our key and the Bucket Key on.
-/// This is the harness's own look, independent of the handler's verdict in its messages.
-pub(crate) async fn check_encryption_at_rest(
-    target: &Target,
-    deployment: &deploy::Deployment,
-    uploads: &[crate::oracle::Uploaded],
-    report: &mut RunReport,
-) {
-    let s3 = target.s3();
-    let mut wrong = Vec::new();
-    for upload in uploads {
-        let head = s3
-            .head_object()
-            .bucket(&deployment.bucket)
-            .key(&upload.key)
-            .set_version_id(upload.version_id.clone())
-            .send()
-            .await;
-        match head {
-            Ok(h) => {
-                let algorithm = h.server_side_encryption().map(|a| a.as_str().to_owned());
-                let key = h.ssekms_key_id().unwrap_or_default();
-                let key_ok = key == deployment.kms_key_arn
-                    || deployment.kms_key_arn.ends_with(&format!("key/{key}"));
-                if algorithm.as_deref() != Some("aws:kms")
-                    || !key_ok
-                    || h.bucket_key_enabled() != Some(true)
-                {
-                    wrong.push(format!(
-                        "{:?}: {algorithm:?}, key {key:?}, bucket key {:?}",
-                        upload.key,
-                        h.bucket_key_enabled()
-                    ));
-                }
-            }
-            Err(e) => wrong.push(format!(
-                "{:?}: HeadObject: {}",
-                upload.key,
-                deploy::describe_error(&e)
-            )),
-        }
-    }
-    report.check(
-        "every uploaded object is SSE-KMS with our key and the Bucket Key on (HeadObject)",
-        wrong.is_empty(),
-        if wrong.is_empty() {
-            format!("{} object(s)", uploads.len())
-        } else {
-            wrong.join("; ")
-        },
-    );
-}
-
-/// An upload asking for SSE-S3 instead of our KMS key must be denied by the bucket policy.
-/// Where the target does not enforce bucket policies (LocalStack), that is reported as a
-/// divergence, not as a pass.
-async fn probe_encryption_enforcement(
-    target: &Target,
-    deployment: &deploy::Deployment,
-    report: &mut RunReport,
-) {
-    let name = "an upload asking for other encryption than our KMS key is denied";
-    let key = format!("{}/probe-sse-s3", deployment.run_id);
-    let put = target
-        .s3()
-        .put_object()
-        .bucket(&deployment.bucket)
-        .key(&key)
-        .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
-        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"probe"))
-        .send()
-        .await;
-    match put {
-        Err(e) => {
-            let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&e).unwrap_or_default();
-            report.check(name, code == "AccessDenied", deploy::describe_error(&e));
-        }
-        Ok(_) if target.kind == TargetKind::Aws => report.check(
-            name,
-            false,
-            "AWS accepted an SSE-S3 upload despite the bucket policy",
-        ),
-        Ok(_) => report.divergences.push(format!(
-            "{name}: not enforced by this target (LocalStack does not evaluate bucket policies; \
-             the SSE-S3 probe upload was accepted)"
-        )),
     }
 }
 

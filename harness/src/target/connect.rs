@@ -85,6 +85,7 @@ impl Target {
                     sdk,
                     embedded: None,
                     docker: None,
+                    sandbox: false,
                 })
             }
         }
@@ -120,6 +121,7 @@ impl Target {
             sdk,
             embedded: None,
             docker: None,
+            sandbox: false,
         }
     }
 
@@ -139,8 +141,9 @@ impl Target {
             region,
             endpoint_url: Some(endpoint.to_owned()),
             sdk,
-            embedded,
+            embedded: embedded.map(tokio::sync::Mutex::new),
             docker: None,
+            sandbox: false,
         }
     }
 }

@@ -57,6 +57,12 @@ pub enum TargetError {
     Unreachable { endpoint: String, reason: String },
     #[error("provisioning was interrupted: {0}")]
     Join(String),
+    #[error(
+        "this target does not own its LocalStack process (attached, shared or `harness up`), so \
+         it cannot restart it; run without --endpoint-url and without `harness up` so the \
+         command starts a LocalStack of its own"
+    )]
+    NotOwned,
 }
 
 /// A resolved target with SDK configuration ready for clients.
@@ -68,9 +74,13 @@ pub struct Target {
     pub endpoint_url: Option<String>,
     pub sdk: SdkConfig,
     /// The LocalStack this process started (stopped when the target is shut down or dropped).
-    embedded: Option<EmbeddedLocalStack>,
+    /// Behind a lock so a chaos run, which holds the target shared, can restart it.
+    embedded: Option<tokio::sync::Mutex<EmbeddedLocalStack>>,
     /// The LocalStack container this process started (removed when dropped).
     docker: Option<crate::docker::DockerLocalStack>,
+    /// A real account its owner marked as a sandbox (`--sandbox-account`): chaos may inject its
+    /// reversible platform faults there.
+    sandbox: bool,
 }
 
 impl Target {
@@ -122,6 +132,17 @@ impl Target {
         aws_sdk_cloudwatchlogs::Client::new(&self.sdk)
     }
 
+    /// Marks a real account as a sandbox, where chaos may inject reversible faults.
+    pub fn mark_sandbox(&mut self) {
+        self.sandbox = true;
+    }
+
+    /// Whether chaos faults may be injected here: any LocalStack, or an account marked as a
+    /// sandbox.
+    pub fn is_sandbox(&self) -> bool {
+        self.kind != TargetKind::Aws || self.sandbox
+    }
+
     /// True when this process started the embedded LocalStack (it stops when the target does).
     pub fn embedded_is_owned(&self) -> bool {
         self.embedded.is_some()
@@ -129,12 +150,28 @@ impl Target {
 
     /// The LocalStack this process started, if any.
     pub fn embedded(&mut self) -> Option<&mut EmbeddedLocalStack> {
-        self.embedded.as_mut()
+        self.embedded.as_mut().map(tokio::sync::Mutex::get_mut)
+    }
+
+    /// Stops the LocalStack this process started and starts it again on the same endpoint (the
+    /// chaos fault `restart-localstack`); its state is lost, as in any restart of LocalStack.
+    pub async fn restart_embedded(
+        &self,
+        progress: &mut (dyn std::io::Write + Send),
+    ) -> Result<(), TargetError> {
+        let Some(instance) = &self.embedded else {
+            return Err(TargetError::NotOwned);
+        };
+        let mut instance = instance.lock().await;
+        instance
+            .restart(std::time::Duration::from_secs(180), progress)
+            .await?;
+        Ok(())
     }
 
     /// Fails with LocalStack's log tail when an embedded LocalStack has crashed.
     pub fn ensure_alive(&mut self) -> Result<(), SupervisorError> {
-        match self.embedded.as_mut() {
+        match self.embedded() {
             Some(instance) => instance.ensure_alive(),
             None => Ok(()),
         }
@@ -154,7 +191,7 @@ impl Target {
     /// Stops the embedded LocalStack this process started, if any (others are left running).
     pub fn shutdown(mut self) -> Result<(), SupervisorError> {
         match self.embedded.take() {
-            Some(instance) => instance.stop().map(|_| ()),
+            Some(instance) => instance.into_inner().stop().map(|_| ()),
             None => Ok(()),
         }
     }

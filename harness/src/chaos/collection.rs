@@ -1,0 +1,196 @@
+//! Collecting a chaos run's deliveries: what arrived while the run quiesced before fault edges
+//! plus the rest at the end, and the redelivered events' own emails; then the timeline points
+//! they make.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use crate::mailbox::Mailbox;
+use crate::oracle::Uploaded;
+use crate::runner::collect::{self, Collected, Sources, Wanted};
+use crate::scenario::Scenario;
+
+use super::driver::{Progress, Run};
+use super::redeliver;
+use super::report::{TimelineEvent, TimelineKind};
+use super::spec::FaultSpec;
+
+impl<M: Mailbox> Run<'_, M> {
+    /// Everything the run's uploads were to produce, the deliveries read early included.
+    pub(super) async fn collect_all(
+        &mut self,
+        scenario: &Scenario,
+        progress: Progress<'_>,
+    ) -> Result<Collected, String> {
+        let mut early = std::mem::take(&mut self.early);
+        if !self.not_made.is_empty() {
+            // After a restart the queues are gone: what arrived before it is all there is.
+            return Ok(early);
+        }
+        let deadline = Duration::from_secs(scenario.expect.delivery_deadline_s);
+        let _ = writeln!(
+            progress,
+            "  collecting deliveries (up to {} s)",
+            deadline.as_secs()
+        );
+        let lost = self
+            .uploads
+            .iter()
+            .filter(|u| self.excused.lost.contains(&u.index))
+            .count();
+        let fifo_total = self.uploads.len() - lost;
+        let wanted = Wanted {
+            fifo: fifo_total.saturating_sub(early.fifo.len()),
+            mails: self.uploads.len().saturating_sub(early.mails.len()),
+            failures: scenario
+                .expect
+                .failures
+                .saturating_sub(early.failures.len()),
+        };
+        let collected = self.collect(wanted, deadline).await?;
+        let timed_out = collected.timed_out;
+        early.fifo.extend(collected.fifo);
+        early.mails.extend(collected.mails);
+        early.failures.extend(collected.failures);
+        if timed_out {
+            return Err(format!(
+                "not everything arrived within {} s: {} of {} FIFO messages, {} of {} emails",
+                deadline.as_secs(),
+                early.fifo.len(),
+                fifo_total,
+                early.mails.len(),
+                self.uploads.len()
+            ));
+        }
+        Ok(early)
+    }
+
+    pub(super) async fn collect(
+        &mut self,
+        wanted: Wanted,
+        deadline: Duration,
+    ) -> Result<Collected, String> {
+        let sources = Sources {
+            queue_url: &self.deployment.queue_url,
+            failure_queue_url: &self.deployment.failure_queue_url,
+            email: &self.deployment.email_address,
+        };
+        collect::collect(
+            &self.target.sqs(),
+            sources,
+            self.mailbox,
+            wanted,
+            self.epoch,
+            deadline,
+        )
+        .await
+    }
+
+    /// Invokes the function again with every delivered event, `copies` times, shuffled, and
+    /// collects what that produced (expected: emails again, no FIFO message).
+    pub(super) async fn redeliver(
+        &mut self,
+        scenario: &Scenario,
+        seed: u64,
+        copies: usize,
+        collected: &mut Collected,
+        progress: Progress<'_>,
+    ) -> Result<(), String> {
+        let records: Vec<serde_json::Value> = collected
+            .fifo
+            .iter()
+            .filter_map(|m| redeliver::record_from_message(&m.body))
+            .collect();
+        let events = redeliver::plan_events(&records, copies, seed);
+        let _ = writeln!(
+            progress,
+            "  redelivering {} record(s) x{copies} in {} event(s)",
+            records.len(),
+            events.len()
+        );
+        let index = scenario
+            .chaos
+            .iter()
+            .position(|f| matches!(f, FaultSpec::RedeliverEvents { .. }))
+            .unwrap_or(0);
+        let sent = redeliver::invoke_all(
+            &self.target.lambda(),
+            &self.deployment.function_name,
+            &events,
+        )
+        .await?;
+        self.counts[index] += sent as u64;
+        self.event(
+            TimelineKind::Fault,
+            format!("{sent} redelivered event(s) invoked"),
+        );
+        // Every redelivered object mails once more per copy.
+        for u in delivered_uploads(&self.uploads, collected) {
+            self.excused.emails.insert(u, 1 + copies);
+        }
+        let wanted = Wanted {
+            fifo: 0,
+            mails: records.len() * copies,
+            failures: 0,
+        };
+        let deadline = Duration::from_secs(scenario.expect.delivery_deadline_s);
+        let more = self.collect(wanted, deadline).await?;
+        if more.mails.len() < wanted.mails {
+            return Err(format!(
+                "{} of {} redelivery emails arrived within {} s",
+                more.mails.len(),
+                wanted.mails,
+                deadline.as_secs()
+            ));
+        }
+        collected.fifo.extend(more.fifo);
+        collected.mails.extend(more.mails);
+        collected.failures.extend(more.failures);
+        Ok(())
+    }
+}
+
+/// The uploads that got a FIFO message (their events are the ones redelivered).
+fn delivered_uploads(uploads: &[Uploaded], collected: &Collected) -> Vec<usize> {
+    let keys: BTreeSet<(String, Option<String>)> = collected
+        .fifo
+        .iter()
+        .filter_map(|m| {
+            let v: serde_json::Value = serde_json::from_str(&m.body).ok()?;
+            Some((
+                v.get("key")?.as_str()?.to_owned(),
+                v.get("version_id")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned),
+            ))
+        })
+        .collect();
+    uploads
+        .iter()
+        .filter(|u| keys.contains(&(u.key.clone(), u.version_id.clone())))
+        .map(|u| u.index)
+        .collect()
+}
+
+/// The timeline points of everything collected.
+pub(super) fn deliveries(collected: &Collected) -> Vec<TimelineEvent> {
+    let fifo = collected.fifo.iter().map(|m| TimelineEvent {
+        at_ms: m.at_ms,
+        kind: TimelineKind::Delivery,
+        label: serde_json::from_str::<serde_json::Value>(&m.body)
+            .ok()
+            .and_then(|v| v.get("key")?.as_str().map(str::to_owned))
+            .unwrap_or_else(|| "FIFO message".into()),
+    });
+    let mails = collected.mails.iter().map(|m| TimelineEvent {
+        at_ms: m.at_ms,
+        kind: TimelineKind::Email,
+        label: m.subject.clone(),
+    });
+    let failures = collected.failures.iter().map(|f| TimelineEvent {
+        at_ms: f.at_ms,
+        kind: TimelineKind::Failure,
+        label: f.body.chars().take(120).collect(),
+    });
+    fifo.chain(mails).chain(failures).collect()
+}

@@ -1,0 +1,322 @@
+//! The upload phase of a chaos run: the seeded workload cut into segments at every fault edge
+//! (a window opening or closing, the LocalStack restart), with the pipeline brought to rest
+//! before each edge so that a fault touches exactly the uploads it names, and the uploads a
+//! fault refused retried once it is over.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use crate::mailbox::Mailbox;
+use crate::runner::collect::Wanted;
+use crate::runner::{RunReport, upload};
+use crate::workload::PlannedUpload;
+
+use super::completion;
+use super::driver::{Progress, Run};
+use super::platform::{self, Opened};
+use super::report::TimelineKind;
+use super::spec::FaultSpec;
+
+/// How long a throttle window stays closed after its uploads, so Lambda tries (and is refused)
+/// while it lasts. A fault's duration, not a readiness wait.
+const THROTTLE_HOLD: Duration = Duration::from_secs(3);
+/// How long the uploads before a fault edge may take to be delivered.
+const QUIESCE_DEADLINE: Duration = Duration::from_secs(90);
+/// How long the window's invocations may take to finish before the window closes anyway.
+const WINDOW_COMPLETION_DEADLINE: Duration = Duration::from_secs(60);
+
+/// A fault of the scenario with an edge in the upload sequence.
+struct Edged<'f> {
+    rule: usize,
+    fault: &'f FaultSpec,
+    /// 0-based upload positions `[start, end)`; a restart is an empty range at its point.
+    span: std::ops::Range<usize>,
+}
+
+impl<M: Mailbox> Run<'_, M> {
+    /// Uploads `plan` in segments cut at every fault edge, opening and closing the faults.
+    pub(super) async fn upload_with_faults(
+        &mut self,
+        faults: &[FaultSpec],
+        plan: &[PlannedUpload],
+        concurrency: usize,
+        report: &mut RunReport,
+        progress: Progress<'_>,
+    ) -> Result<(), String> {
+        let edged: Vec<Edged> = faults
+            .iter()
+            .enumerate()
+            .filter_map(|(rule, fault)| {
+                let span = fault
+                    .window()
+                    .or_else(|| fault.restart_after().map(|after| after..after))?;
+                Some(Edged { rule, fault, span })
+            })
+            .collect();
+        let mut cuts: BTreeSet<usize> = [0, plan.len()].into();
+        for e in &edged {
+            cuts.extend([e.span.start, e.span.end]);
+        }
+        let cuts: Vec<usize> = cuts.into_iter().collect();
+        let mut opened: Vec<(usize, Opened)> = Vec::new();
+        for pair in cuts.windows(2) {
+            let (from, to) = (pair[0], pair[1]);
+            self.same_localstack().await?;
+            for e in edged.iter().filter(|e| e.fault.window().is_some()) {
+                if e.span.start == from {
+                    self.quiesce(&format!("opening `{}`", e.fault), progress)
+                        .await?;
+                    let (handle, what) =
+                        platform::open(self.target, self.deployment, e.fault).await?;
+                    let _ = writeln!(progress, "  fault opened: {what}");
+                    self.counts[e.rule] += 1;
+                    self.event(TimelineKind::Fault, format!("opened: {what}"));
+                    if matches!(e.fault, FaultSpec::RemoveFifoSubscription { .. }) {
+                        self.excused.lost.extend(e.span.clone());
+                    }
+                    opened.push((e.rule, handle));
+                }
+            }
+            let refusing = edged.iter().any(|e| {
+                matches!(e.fault, FaultSpec::DisableKmsKey { .. }) && e.span.contains(&from)
+            });
+            self.upload_segment(&plan[from..to], concurrency, refusing)
+                .await?;
+            for e in edged.iter().filter(|e| e.span.end == to) {
+                if e.fault.restart_after().is_some() {
+                    continue;
+                }
+                self.hold(e.fault, &e.span).await?;
+                let Some(pos) = opened.iter().position(|(rule, _)| *rule == e.rule) else {
+                    continue;
+                };
+                let (_, handle) = opened.remove(pos);
+                let what = platform::close(self.target, self.deployment, &handle).await?;
+                let _ = writeln!(progress, "  fault closed: {what}");
+                self.event(TimelineKind::Fault, format!("closed: {what}"));
+            }
+            if let Some(e) = edged.iter().find(|e| e.fault.restart_after() == Some(to)) {
+                self.restart(e.rule, to, plan, report, progress).await?;
+                return Ok(());
+            }
+        }
+        // Resume: what a fault refused is uploaded again now that it is over.
+        for (planned, error) in std::mem::take(&mut self.refused) {
+            let _ = writeln!(
+                progress,
+                "  retrying upload #{} refused during the fault: {error}",
+                planned.index
+            );
+            self.upload_segment(std::slice::from_ref(&planned), 1, false)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn upload_segment(
+        &mut self,
+        segment: &[PlannedUpload],
+        concurrency: usize,
+        refusing: bool,
+    ) -> Result<(), String> {
+        let s3 = self.target.s3();
+        if !refusing {
+            let done = upload::upload_all(
+                &s3,
+                &self.deployment.bucket,
+                segment,
+                concurrency,
+                self.epoch,
+            )
+            .await?;
+            for u in &done {
+                self.event(TimelineKind::Upload, u.key.clone());
+            }
+            self.uploads.extend(done);
+            return Ok(());
+        }
+        // One by one: each refusal is recorded, none stops the run.
+        for planned in segment {
+            match upload::upload_all(
+                &s3,
+                &self.deployment.bucket,
+                std::slice::from_ref(planned),
+                1,
+                self.epoch,
+            )
+            .await
+            {
+                Ok(done) => {
+                    self.event(
+                        TimelineKind::Upload,
+                        format!("{} (accepted with the key disabled)", planned.key),
+                    );
+                    self.accepted_with_key_disabled.push(planned.key.clone());
+                    self.uploads.extend(done);
+                }
+                Err(e) => {
+                    self.event(
+                        TimelineKind::Fault,
+                        format!("upload #{} refused", planned.index),
+                    );
+                    self.refused.push((planned.clone(), e));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until every upload so far was delivered (FIFO message, unless its loss is
+    /// excused, and email), keeping what arrived for the judgement: a fault opened now touches
+    /// no invocation of an earlier upload.
+    async fn quiesce(&mut self, before: &str, progress: Progress<'_>) -> Result<(), String> {
+        let lost = self
+            .uploads
+            .iter()
+            .filter(|u| self.excused.lost.contains(&u.index))
+            .count();
+        let wanted = Wanted {
+            fifo: (self.uploads.len() - lost).saturating_sub(self.early.fifo.len()),
+            mails: self.uploads.len().saturating_sub(self.early.mails.len()),
+            failures: 0,
+        };
+        if wanted.fifo == 0 && wanted.mails == 0 {
+            return Ok(());
+        }
+        let _ = writeln!(
+            progress,
+            "  waiting for {} FIFO message(s) and {} email(s) before {before}",
+            wanted.fifo, wanted.mails
+        );
+        let got = self.collect(wanted, QUIESCE_DEADLINE).await?;
+        let timed_out = got.timed_out;
+        let (fifo, mails) = (got.fifo.len(), got.mails.len());
+        self.early.fifo.extend(got.fifo);
+        self.early.mails.extend(got.mails);
+        self.early.failures.extend(got.failures);
+        if timed_out {
+            return Err(format!(
+                "before {before}, the earlier uploads' deliveries did not all arrive within {} s: \
+                 {fifo} of {} FIFO messages, {mails} of {} emails",
+                QUIESCE_DEADLINE.as_secs(),
+                wanted.fifo,
+                wanted.mails
+            ));
+        }
+        Ok(())
+    }
+
+    /// What a window waits for before it closes: a throttle lasts a while; a removed
+    /// subscription lasts until the function finished every invocation of the window's uploads
+    /// (their FIFO publishes came after their emails).
+    async fn hold(
+        &mut self,
+        fault: &FaultSpec,
+        span: &std::ops::Range<usize>,
+    ) -> Result<(), String> {
+        match fault {
+            FaultSpec::ThrottleFunction { .. } => tokio::time::sleep(THROTTLE_HOLD).await,
+            FaultSpec::RemoveFifoSubscription { .. } => {
+                let keys: Vec<String> = self
+                    .uploads
+                    .iter()
+                    .filter(|u| span.contains(&u.index))
+                    .map(|u| u.key.clone())
+                    .collect();
+                completion::wait_processed(
+                    &self.target.logs(),
+                    &self.deployment.log_group,
+                    &keys,
+                    WINDOW_COMPLETION_DEADLINE,
+                )
+                .await?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The `restart-localstack` fault after upload `after`: the uploads so far are delivered
+    /// and checked at rest, LocalStack is restarted, and the run must notice on its own (the
+    /// session watch); the rest of the plan is not uploaded, with the reason in the report.
+    async fn restart(
+        &mut self,
+        rule: usize,
+        after: usize,
+        plan: &[PlannedUpload],
+        report: &mut RunReport,
+        progress: Progress<'_>,
+    ) -> Result<(), String> {
+        self.quiesce("restarting LocalStack", progress).await?;
+        crate::runner::check_encryption_at_rest(
+            self.target,
+            self.deployment,
+            &self.uploads,
+            report,
+        )
+        .await;
+        self.target
+            .restart_embedded(progress)
+            .await
+            .map_err(|e| format!("restarting LocalStack: {e}"))?;
+        self.counts[rule] += 1;
+        self.event(
+            TimelineKind::Fault,
+            format!("LocalStack restarted after upload {after}"),
+        );
+        let detected = match &self.watch {
+            Some(watch) => watch.check().await,
+            None => Ok(()),
+        };
+        let name = format!("LocalStack's restart after upload {after} is detected by the run");
+        match detected {
+            Err(crate::localstack::session::WatchError::Restarted(r)) => {
+                let bucket_gone = self
+                    .target
+                    .s3()
+                    .head_bucket()
+                    .bucket(&self.deployment.bucket)
+                    .send()
+                    .await
+                    .is_err();
+                report.check(
+                    name,
+                    true,
+                    format!(
+                        "session {} is now {}; the run's bucket {}",
+                        r.before,
+                        r.now,
+                        if bucket_gone {
+                            "is gone with it"
+                        } else {
+                            "is still there (state persisted)"
+                        }
+                    ),
+                );
+                self.event(TimelineKind::Fault, "restart detected (session changed)");
+            }
+            Err(other) => report.check(name, false, other.to_string()),
+            Ok(()) => report.check(
+                name,
+                false,
+                "the session id did not change: the restart went unnoticed",
+            ),
+        }
+        self.not_made = plan[after..].iter().map(|p| p.index).collect();
+        let _ = writeln!(
+            progress,
+            "  {} upload(s) not made: the stack went with LocalStack's state",
+            self.not_made.len()
+        );
+        Ok(())
+    }
+
+    /// `Err` when LocalStack was restarted (or went down) under the run without the scenario
+    /// asking for it.
+    pub(super) async fn same_localstack(&self) -> Result<(), String> {
+        match &self.watch {
+            Some(watch) => watch.check().await.map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! The harness's own look at encryption at rest, independent of the handler's verdict: every
+//! uploaded version asked with HeadObject, and an upload asking for other encryption probed
+//! against the bucket policy.
+
+use super::RunReport;
+use crate::deploy;
+use crate::target::{Target, TargetKind};
+
+/// Every uploaded version, asked with HeadObject: SSE-KMS with our key and the Bucket Key on.
+/// This is the harness's own look, independent of the handler's verdict in its messages.
+pub(crate) async fn check_encryption_at_rest(
+    target: &Target,
+    deployment: &deploy::Deployment,
+    uploads: &[crate::oracle::Uploaded],
+    report: &mut RunReport,
+) {
+    let s3 = target.s3();
+    let mut wrong = Vec::new();
+    for upload in uploads {
+        let head = s3
+            .head_object()
+            .bucket(&deployment.bucket)
+            .key(&upload.key)
+            .set_version_id(upload.version_id.clone())
+            .send()
+            .await;
+        match head {
+            Ok(h) => {
+                let algorithm = h.server_side_encryption().map(|a| a.as_str().to_owned());
+                let key = h.ssekms_key_id().unwrap_or_default();
+                let key_ok = key == deployment.kms_key_arn
+                    || deployment.kms_key_arn.ends_with(&format!("key/{key}"));
+                if algorithm.as_deref() != Some("aws:kms")
+                    || !key_ok
+                    || h.bucket_key_enabled() != Some(true)
+                {
+                    wrong.push(format!(
+                        "{:?}: {algorithm:?}, key {key:?}, bucket key {:?}",
+                        upload.key,
+                        h.bucket_key_enabled()
+                    ));
+                }
+            }
+            Err(e) => wrong.push(format!(
+                "{:?}: HeadObject: {}",
+                upload.key,
+                deploy::describe_error(&e)
+            )),
+        }
+    }
+    report.check(
+        "every uploaded object is SSE-KMS with our key and the Bucket Key on (HeadObject)",
+        wrong.is_empty(),
+        if wrong.is_empty() {
+            format!("{} object(s)", uploads.len())
+        } else {
+            wrong.join("; ")
+        },
+    );
+}
+
+/// An upload asking for SSE-S3 instead of our KMS key must be denied by the bucket policy.
+/// Where the target does not enforce bucket policies (LocalStack), that is reported as a
+/// divergence, not as a pass.
+pub(super) async fn probe_encryption_enforcement(
+    target: &Target,
+    deployment: &deploy::Deployment,
+    report: &mut RunReport,
+) {
+    let name = "an upload asking for other encryption than our KMS key is denied";
+    let key = format!("{}/probe-sse-s3", deployment.run_id);
+    let put = target
+        .s3()
+        .put_object()
+        .bucket(&deployment.bucket)
+        .key(&key)
+        .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"probe"))
+        .send()
+        .await;
+    match put {
+        Err(e) => {
+            let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&e).unwrap_or_default();
+            report.check(name, code == "AccessDenied", deploy::describe_error(&e));
+        }
+        Ok(_) if target.kind == TargetKind::Aws => report.check(
+            name,
+            false,
+            "AWS accepted an SSE-S3 upload despite the bucket policy",
+        ),
+        Ok(_) => report.divergences.push(format!(
+            "{name}: not enforced by this target (LocalStack does not evaluate bucket policies; \
+             the SSE-S3 probe upload was accepted)"
+        )),
+    }
+}
