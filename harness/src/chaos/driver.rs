@@ -205,6 +205,9 @@ impl<M: Mailbox> Run<'_, M> {
     ) {
         let injections = setup.injections();
         for v in &judgement.violations {
+            if v.objects().is_empty() {
+                report.errors.push(format!("{v}; seed {seed}"));
+            }
             for index in v.objects() {
                 let key = self
                     .uploads

@@ -97,7 +97,8 @@ impl RunReport {
                 lines.push(format!("{name}: {detail}"));
             }
         }
-        if let Some(judgement) = &self.judgement {
+        // A chaos run already names each violation, with its faults and seed, in `errors`.
+        if let Some(judgement) = self.judgement.as_ref().filter(|_| self.chaos.is_none()) {
             lines.extend(judgement.violations.iter().map(ToString::to_string));
         }
         lines
@@ -258,6 +259,50 @@ fn opt(v: Option<u64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn report_with_one_violation(chaos: Option<crate::chaos::ChaosSummary>) -> RunReport {
+        let missing = crate::oracle::Violation::MissingFifoMessage {
+            index: 0,
+            key: "k".into(),
+            version_id: None,
+        };
+        RunReport {
+            scenario: "s".into(),
+            description: String::new(),
+            target: "embedded".into(),
+            seed: 7,
+            run_id: "r".into(),
+            replay: String::new(),
+            status: Status::Failed,
+            skipped_reason: None,
+            duration_ms: 0,
+            uploads: Vec::new(),
+            judgement: Some(Judgement {
+                objects: Vec::new(),
+                violations: vec![missing.clone()],
+                skipped: Vec::new(),
+                fifo_latency: crate::oracle::LatencySummary::of(std::iter::empty()),
+                email_latency: crate::oracle::LatencySummary::of(std::iter::empty()),
+            }),
+            divergences: Vec::new(),
+            checks: Vec::new(),
+            errors: chaos
+                .as_ref()
+                .map(|_| vec![format!("{missing}; faults: x; seed 7")])
+                .unwrap_or_default(),
+            chaos,
+        }
+    }
+
+    #[test]
+    fn regression_chaos_violations_are_listed_once_with_their_faults() {
+        let plain = report_with_one_violation(None);
+        assert_eq!(plain.failure_lines().len(), 1);
+        let chaos = report_with_one_violation(Some(Default::default()));
+        let lines = chaos.failure_lines();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].ends_with("faults: x; seed 7"), "{lines:?}");
+    }
 
     #[test]
     fn xml_escaping_covers_markup_and_control_characters() {
