@@ -172,7 +172,7 @@ async fn sweep(
         counter,
         deployment,
         mailbox: CountingMailbox {
-            inner: LocalStackSes::new(endpoint),
+            inner: LocalStackSes::new(endpoint).consuming(&deployment.email_address),
             polls: 0,
         },
         deadline: config.delivery_deadline,

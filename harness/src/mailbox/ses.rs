@@ -4,9 +4,15 @@
 //! endpoint (`GET /_aws/ses`) lists every mail sent, already split into subject and text part. A
 //! mail's time is when the harness first saw it, so email latency has the polling interval as
 //! its resolution.
+//!
+//! A mailbox made `consuming` an address deletes that address's mails from LocalStack once read
+//! (`DELETE /_aws/ses?id=`), so each poll lists only what is new and a long run's polls stay
+//! small, while other runs' mails on a shared LocalStack are left alone. A 5xx is retried a few
+//! times: LocalStack's listing races with SES adding mails ("dictionary changed size during
+//! iteration", HTTP 500) when many arrive at once.
 
 use std::collections::HashSet;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::Mailbox;
 use crate::oracle::MailReceived;
@@ -18,7 +24,12 @@ pub struct LocalStackSes {
     health_url: String,
     client: reqwest::Client,
     seen: HashSet<String>,
+    /// Mails to this address are deleted from LocalStack once read.
+    consumed: Option<String>,
 }
+
+/// How often a listing answered with a server error is tried in all.
+const ATTEMPTS: u32 = 4;
 
 impl LocalStackSes {
     pub fn new(endpoint: &str) -> Self {
@@ -27,18 +38,69 @@ impl LocalStackSes {
             health_url: format!("{}/_localstack/health", endpoint.trim_end_matches('/')),
             client: reqwest::Client::new(),
             seen: HashSet::new(),
+            consumed: None,
         }
+    }
+
+    /// Deletes the mails to `address` from LocalStack once they were read (the run's own
+    /// address: nobody else reads them).
+    pub fn consuming(mut self, address: &str) -> Self {
+        self.consumed = Some(address.to_owned());
+        self
+    }
+
+    /// `GET /_aws/ses`, with a server error tried again after a short pause.
+    async fn list(&self) -> Result<reqwest::Response, String> {
+        let mut attempt = 1;
+        loop {
+            let response = self
+                .client
+                .get(&self.url)
+                .send()
+                .await
+                .map_err(|e| format!("{}: {e}", self.url))?;
+            if !response.status().is_server_error() || attempt == ATTEMPTS {
+                return Ok(response);
+            }
+            tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+            attempt += 1;
+        }
+    }
+
+    /// Deletes the read mails addressed to the consumed address (none without one).
+    async fn consume(&self, mails: &[(String, MailReceived)]) -> Result<(), String> {
+        let Some(address) = &self.consumed else {
+            return Ok(());
+        };
+        for (id, mail) in mails.iter().filter(|(_, m)| m.to.contains(address)) {
+            let query = form_urlencoded::Serializer::new(String::new())
+                .append_pair("id", id)
+                .finish();
+            let response = self
+                .client
+                .delete(format!("{}?{query}", self.url))
+                .send()
+                .await
+                .map_err(|e| format!("DELETE {}?id={id}: {e}", self.url))?;
+            // Gone already (e.g. cleared) is as good as deleted.
+            if !response.status().is_success()
+                && response.status() != reqwest::StatusCode::NOT_FOUND
+            {
+                return Err(format!(
+                    "DELETE {}?id={id} (mail {:?}) answered HTTP {}",
+                    self.url,
+                    mail.subject,
+                    response.status()
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
 impl Mailbox for LocalStackSes {
     async fn poll(&mut self, epoch: Instant) -> Result<Vec<MailReceived>, String> {
-        let response = self
-            .client
-            .get(&self.url)
-            .send()
-            .await
-            .map_err(|e| format!("{}: {e}", self.url))?;
+        let response = self.list().await?;
         // LocalStack loads services lazily, and `/_aws/ses` answers 404 until SES has handled its
         // first mail: that is an empty mailbox when SES is among the services it runs.
         if response.status() == reqwest::StatusCode::NOT_FOUND && self.ses_enabled().await {
@@ -56,7 +118,9 @@ impl Mailbox for LocalStackSes {
             .await
             .map_err(|e| format!("{}: not JSON: {e}", self.url))?;
         let at_ms = epoch.elapsed().as_millis() as u64;
-        Ok(new_mails(&doc, &mut self.seen, at_ms))
+        let mails = new_mails(&doc, &mut self.seen, at_ms);
+        self.consume(&mails).await?;
+        Ok(mails.into_iter().map(|(_, mail)| mail).collect())
     }
 }
 
@@ -75,24 +139,31 @@ impl LocalStackSes {
     }
 }
 
-/// The mails of a `/_aws/ses` document not seen before.
-fn new_mails(doc: &serde_json::Value, seen: &mut HashSet<String>, at_ms: u64) -> Vec<MailReceived> {
+/// The mails of a `/_aws/ses` document not seen before, with their ids.
+fn new_mails(
+    doc: &serde_json::Value,
+    seen: &mut HashSet<String>,
+    at_ms: u64,
+) -> Vec<(String, MailReceived)> {
     let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
     doc["messages"]
         .as_array()
         .into_iter()
         .flatten()
         .filter(|m| seen.insert(text(&m["Id"])))
-        .map(|m| MailReceived {
-            to: m["Destination"]["ToAddresses"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(text)
-                .collect(),
-            subject: text(&m["Subject"]),
-            body: text(&m["Body"]["text_part"]),
-            at_ms,
+        .map(|m| {
+            let mail = MailReceived {
+                to: m["Destination"]["ToAddresses"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(text)
+                    .collect(),
+                subject: text(&m["Subject"]),
+                body: text(&m["Body"]["text_part"]),
+                at_ms,
+            };
+            (text(&m["Id"]), mail)
         })
         .collect()
 }
@@ -112,31 +183,32 @@ mod tests {
         let mut seen = HashSet::new();
         let first = new_mails(&doc, &mut seen, 5);
         assert_eq!(first.len(), 2);
-        assert_eq!(first[0].to, ["x@example.com"]);
-        assert_eq!(first[0].body, "hello");
-        assert_eq!(first[1].at_ms, 5);
+        assert_eq!(first[0].0, "a");
+        assert_eq!(first[0].1.to, ["x@example.com"]);
+        assert_eq!(first[0].1.body, "hello");
+        assert_eq!(first[1].1.at_ms, 5);
         assert!(new_mails(&doc, &mut seen, 9).is_empty());
     }
 
-    /// A fake LocalStack: `/_aws/ses` answers 404, the health document lists SES as `ses_state`.
-    fn fake_localstack(ses_state: &'static str) -> String {
+    /// A fake LocalStack answering each request line with `answer` (status line, body), and
+    /// the request lines it got.
+    fn fake_localstack_with(
+        answer: impl Fn(&str) -> (&'static str, String) + Send + 'static,
+    ) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
         use std::io::{Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let mut stream = stream;
                 let mut buf = [0u8; 2048];
                 let n = stream.read(&mut buf).unwrap_or(0);
                 let request = String::from_utf8_lossy(&buf[..n]);
-                let (status, body) = if request.starts_with("GET /_localstack/health") {
-                    (
-                        "200 OK",
-                        format!("{{\"services\": {{\"ses\": \"{ses_state}\"}}}}"),
-                    )
-                } else {
-                    ("404 Not Found", String::new())
-                };
+                let line = request.lines().next().unwrap_or_default().to_owned();
+                let (status, body) = answer(&line);
+                log.lock().unwrap().push(line);
                 let _ = write!(
                     stream,
                     "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -144,7 +216,54 @@ mod tests {
                 );
             }
         });
-        format!("http://{addr}")
+        (format!("http://{addr}"), seen)
+    }
+
+    /// A fake LocalStack: `/_aws/ses` answers 404, the health document lists SES as `ses_state`.
+    fn fake_localstack(ses_state: &'static str) -> String {
+        fake_localstack_with(move |line| {
+            if line.starts_with("GET /_localstack/health") {
+                (
+                    "200 OK",
+                    format!("{{\"services\": {{\"ses\": \"{ses_state}\"}}}}"),
+                )
+            } else {
+                ("404 Not Found", String::new())
+            }
+        })
+        .0
+    }
+
+    #[tokio::test]
+    async fn a_racing_listing_is_retried_and_only_our_mails_are_consumed() {
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let (endpoint, requests) = fake_localstack_with(move |line| {
+            if line.starts_with("DELETE") {
+                return ("204 No Content", String::new());
+            }
+            // The first listing races with SES adding a mail, as LocalStack's does.
+            if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                return ("500 Internal Server Error", String::new());
+            }
+            let doc = serde_json::json!({"messages": [
+                {"Id": "ours", "Destination": {"ToAddresses": ["run@example.com"]},
+                 "Subject": "S", "Body": {"text_part": "a"}},
+                {"Id": "theirs", "Destination": {"ToAddresses": ["other@example.com"]},
+                 "Subject": "T", "Body": {"text_part": "b"}}
+            ]});
+            ("200 OK", doc.to_string())
+        });
+        let mut mailbox = LocalStackSes::new(&endpoint).consuming("run@example.com");
+        let mails = mailbox.poll(Instant::now()).await.unwrap();
+        assert_eq!(mails.len(), 2, "every new mail is still returned");
+        let requests = requests.lock().unwrap().clone();
+        let deletes: Vec<&String> = requests
+            .iter()
+            .filter(|r| r.starts_with("DELETE"))
+            .collect();
+        assert_eq!(requests.iter().filter(|r| r.starts_with("GET")).count(), 2);
+        assert_eq!(deletes.len(), 1, "{requests:?}");
+        assert!(deletes[0].contains("id=ours"), "{requests:?}");
     }
 
     #[tokio::test]

@@ -131,7 +131,8 @@ pub async fn run_scenario(
                     }
                 }
                 (MailSetup::Auto, Some(endpoint)) => {
-                    let mut mailbox = LocalStackSes::new(endpoint);
+                    let mut mailbox =
+                        LocalStackSes::new(endpoint).consuming(&deployment.email_address);
                     pipeline(
                         target,
                         scenario,
