@@ -1,8 +1,9 @@
-//! The HTML report in a real browser: a real scenario run on the shared LocalStack (`odd-keys`,
-//! whose keys hold every awkward character), a chaos summary laid over that run's own uploads
-//! and deliveries, and a synthetic bench curve are rendered into one page, which headless
-//! Chromium loads. The page's own script proves every plot has a laid-out box
-//! (`data-plots="N ok"`); the trial asserts on the dumped DOM and on a screenshot.
+//! The HTML reports in a real browser. A real scenario run on the shared LocalStack (`odd-keys`,
+//! whose keys hold every awkward character) and a chaos summary laid over that run's own uploads
+//! and deliveries make the scenario page (`report.html`); a synthetic benchmark (a curve and the
+//! harness's memory) makes the bench page (`bench.html`). Headless Chromium loads each; the
+//! page's own script proves every plot has a laid-out box (`data-plots="N ok"`); the trial
+//! asserts on the dumped DOM and on a screenshot.
 //!
 //! Chromium is Debian's `chromium` (`ci/install-chromium` installs it); without it the trial
 //! fails and says so, it never passes silently.
@@ -10,8 +11,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use harness::bench::{RssSample, RssSummary};
 use harness::chaos::{ChaosSummary, FaultCount, TimelineEvent, TimelineKind};
-use harness::html::{Curve, CurvePoint, Knee};
+use harness::html::{BenchPage, Curve, CurvePoint, Knee};
 use harness::runner::{self, RunReport, Status};
 use harness::scenario;
 use libtest_mimic::{Failed, Trial};
@@ -56,64 +58,100 @@ fn html_renders_in_chromium() -> Result<(), Failed> {
         return Err(format!("the run to report on failed: {}", real.failure_message()).into());
     }
     let chaos = with_chaos(&real);
+    let seed = real.seed;
     let runs = [real, chaos];
-    let page = harness::html::render_bench(&[curve()], &runs);
-    let expected = page.matches("<figure class=\"plot\">").count();
-    // 2 runs x 2 histograms, 1 curve, 1 timeline.
-    if expected != 6 {
-        return Err(format!("the page has {expected} plots, expected 6").into());
-    }
-
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-trial");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let html = dir.join("report.html");
-    std::fs::write(&html, &page).map_err(|e| e.to_string())?;
-    let url = format!("file://{}", html.display());
-
-    let dom = chromium(shared, &["--dump-dom".to_owned(), url.clone()])?;
-    let dom = String::from_utf8_lossy(&dom);
-    let proof = format!("data-plots=\"{expected} ok\"");
-    if !dom.contains(&proof) {
-        let found = dom
-            .split_once("data-plots=\"")
-            .map(|(_, rest)| rest.chars().take(20).collect::<String>());
-        return Err(format!(
-            "the page did not prove its plots rendered: no `{proof}` in the DOM (found {found:?}); \
-             page: {}",
-            html.display()
-        )
-        .into());
+    let report = Page {
+        name: "report",
+        html: harness::html::render_runs(&runs),
+        // 2 runs x 2 histograms, 1 timeline.
+        plots: 5,
+        texts: vec![
+            "<section id=\"summary\">".to_owned(),
+            "<section id=\"chaos\">".to_owned(),
+            "odd-keys (synthetic chaos)".to_owned(),
+            "sns Publish throttle (synthetic, p=0.3)".to_owned(),
+            format!("--seed {seed}"),
+        ],
+    };
+    let bench = Page {
+        name: "bench",
+        html: harness::html::render_bench(&bench_page(seed)),
+        // 1 curve, the RSS plot.
+        plots: 2,
+        texts: vec![
+            format!("<dt>seed</dt><dd>{seed}</dd>"),
+            "4KiB files (synthetic)".to_owned(),
+            "Knee at 8 concurrent uploads".to_owned(),
+            "<section id=\"memory\">".to_owned(),
+            format!("--seed {seed}"),
+        ],
+    };
+    for page in [report, bench] {
+        page.check(shared, &dir)?;
     }
-    for text in [
-        "<section id=\"summary\">",
-        "<section id=\"chaos\">",
-        "odd-keys (synthetic chaos)",
-        "sns Publish throttle (synthetic, p=0.3)",
-        "embedded LocalStack, 4 KiB files (synthetic)",
-        "Knee at 8 concurrent uploads",
-        &format!("--seed {}", runs[0].seed),
-    ] {
-        if !dom.contains(text) {
+    Ok(())
+}
+
+/// A rendered page and what the browser must show of it.
+struct Page {
+    name: &'static str,
+    html: String,
+    plots: usize,
+    texts: Vec<String>,
+}
+
+impl Page {
+    /// Writes the page to `dir`, loads it in Chromium, checks the DOM and takes a screenshot.
+    fn check(&self, shared: &shared::Shared, dir: &Path) -> Result<(), Failed> {
+        let expected = self.html.matches("<figure class=\"plot\">").count();
+        if expected != self.plots {
+            return Err(format!(
+                "{}.html has {expected} plots, expected {}",
+                self.name, self.plots
+            )
+            .into());
+        }
+        let html = dir.join(format!("{}.html", self.name));
+        std::fs::write(&html, &self.html).map_err(|e| e.to_string())?;
+        let url = format!("file://{}", html.display());
+
+        let dom = chromium(shared, &["--dump-dom".to_owned(), url.clone()])?;
+        let dom = String::from_utf8_lossy(&dom);
+        let proof = format!("data-plots=\"{expected} ok\"");
+        if !dom.contains(&proof) {
+            let found = dom
+                .split_once("data-plots=\"")
+                .map(|(_, rest)| rest.chars().take(20).collect::<String>());
+            return Err(format!(
+                "the page did not prove its plots rendered: no `{proof}` in the DOM (found \
+                 {found:?}); page: {}",
+                html.display()
+            )
+            .into());
+        }
+        if let Some(text) = self.texts.iter().find(|t| !dom.contains(t.as_str())) {
             return Err(
                 format!("the rendered DOM lacks {text:?}; page: {}", html.display()).into(),
             );
         }
-    }
-    if dom.contains("class=\"plot-error\"") {
-        return Err(format!("a plot failed to draw; page: {}", html.display()).into());
-    }
+        if dom.contains("class=\"plot-error\"") {
+            return Err(format!("a plot failed to draw; page: {}", html.display()).into());
+        }
 
-    let png = dir.join("report.png");
-    let _ = std::fs::remove_file(&png);
-    chromium(
-        shared,
-        &[
-            format!("--screenshot={}", png.display()),
-            "--window-size=1280,2400".to_owned(),
-            url,
-        ],
-    )?;
-    check_png(&png)
+        let png = dir.join(format!("{}.png", self.name));
+        let _ = std::fs::remove_file(&png);
+        chromium(
+            shared,
+            &[
+                format!("--screenshot={}", png.display()),
+                "--window-size=1280,2400".to_owned(),
+                url,
+            ],
+        )?;
+        check_png(&png)
+    }
 }
 
 /// Runs headless Chromium on a fresh profile with `args`; its stdout.
@@ -211,6 +249,35 @@ fn with_chaos(real: &RunReport) -> RunReport {
     run
 }
 
+/// A synthetic benchmark of one file size, replayable with `seed`.
+fn bench_page(seed: u64) -> BenchPage {
+    let rss_samples: Vec<RssSample> = (0..120)
+        .map(|i| RssSample {
+            at_ms: i * 1500,
+            kib: 60_000 + i * 40,
+        })
+        .collect();
+    BenchPage {
+        target: "embedded LocalStack (synthetic)".to_owned(),
+        seed,
+        run_id: "hsynthetic0".to_owned(),
+        replay: format!("harness --target embedded bench --sizes 4KiB --seed {seed}"),
+        duration_ms: 180_000,
+        sweep: "concurrency 1, 2, 4, 8, 16 × sizes 4KiB".to_owned(),
+        cleanup: "stack removed".to_owned(),
+        cpu_percent: Some(4.2),
+        rss: Some(RssSummary {
+            start_kib: 60_000,
+            end_kib: 64_760,
+            max_kib: 64_760,
+            samples: rss_samples.len(),
+        }),
+        rss_samples,
+        curves: vec![curve()],
+        errors: Vec::new(),
+    }
+}
+
 fn curve() -> Curve {
     let points = [
         (1, 6.0, 420),
@@ -222,16 +289,22 @@ fn curve() -> Curve {
     .into_iter()
     .map(|(concurrency, rate, p95): (u32, f64, u64)| CurvePoint {
         concurrency,
-        file_size: 4096,
-        verified_files_per_s: rate,
-        baseline_puts_per_s: rate * 1.8,
+        verified_files_per_s: Some(rate),
+        checks_off_files_per_s: Some(rate * 1.1),
+        baseline_puts_per_s: Some(rate * 30.0),
+        verified_to_baseline: Some(1.0 / 30.0),
+        verified_to_checks_off: Some(1.0 / 1.1),
+        ceiling_reached: Some(rate / 80.0),
         p50_ms: Some(p95 * 2 / 3),
         p95_ms: Some(p95),
         max_ms: Some(p95 * 3 / 2),
+        cpu_percent: Some(3.0),
+        rss_max_kib: Some(64_000),
+        failed: false,
     })
     .collect();
     Curve {
-        title: "embedded LocalStack, 4 KiB files (synthetic)".to_owned(),
+        title: "4KiB files (synthetic)".to_owned(),
         points,
         knee: Some(Knee {
             concurrency: 8,

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::workload::{MAX_UPLOAD_SIZE, MAX_UPLOADS};
@@ -20,7 +20,7 @@ pub const DEFAULT_FILES: usize = 200;
 pub const MAX_CONCURRENCY: usize = 256;
 
 /// Which measurements a point makes besides the baseline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Checks {
     /// Every delivery proven by the oracle (verified files/s).
@@ -42,7 +42,7 @@ impl Checks {
 }
 
 /// One benchmark: the sweep and what each point does.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BenchConfig {
     /// Uploads in flight at once, one point per value (ascending, distinct).
     pub concurrency: Vec<usize>,
@@ -54,12 +54,16 @@ pub struct BenchConfig {
     pub seed: u64,
     pub checks: Checks,
     /// How long one measurement may wait for its deliveries.
-    #[serde(serialize_with = "as_secs")]
+    #[serde(serialize_with = "as_secs", deserialize_with = "from_secs")]
     pub delivery_deadline: Duration,
 }
 
 fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_secs())
+}
+
+fn from_secs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    u64::deserialize(d).map(Duration::from_secs)
 }
 
 /// Why a benchmark configuration cannot run; each says how to fix it.

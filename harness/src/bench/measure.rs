@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::requests::{CountingMailbox, Counts, RequestCounter, delta};
 use super::stats::{self, Distribution};
@@ -50,7 +50,7 @@ pub fn plan(
 }
 
 /// The pipeline with every delivery judged by the oracle.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VerifiedRun {
     pub files: usize,
     /// Objects whose FIFO message and email the oracle both proved.
@@ -73,7 +73,7 @@ pub struct VerifiedRun {
 }
 
 /// The pipeline with deliveries only counted.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UncheckedRun {
     pub files: usize,
     pub fifo_messages: usize,
@@ -86,7 +86,7 @@ pub struct UncheckedRun {
 }
 
 /// Raw PutObject into the baseline bucket.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BaselineRun {
     pub puts: usize,
     /// First upload start to the last PutObject's answer.

@@ -12,13 +12,13 @@
 //!
 //! The parts are: the sweep ([`config`]), the measurements ([`measure`]), the baseline bucket
 //! (`baseline`), request counting (`requests`), overhead (`overhead`), the figures
-//! ([`stats`]), the report ([`report`]) and its HTML curves (`curves`).
+//! ([`stats`]), the report ([`report`]) and its HTML page (`page`).
 
 mod baseline;
 pub mod config;
-mod curves;
 pub mod measure;
 mod overhead;
+mod page;
 pub mod report;
 mod requests;
 pub mod stats;
@@ -33,6 +33,7 @@ use crate::stack::{RunId, StackNames};
 use crate::target::{Target, TargetKind};
 
 pub use config::{BenchConfig, Checks, ConfigError, format_size};
+pub use overhead::{RssSample, RssSummary};
 pub use report::{BenchReport, PointReport, table, write};
 
 use measure::Bench;

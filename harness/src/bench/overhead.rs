@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// User plus system CPU time of this process so far.
 pub fn cpu_time() -> Duration {
@@ -65,7 +65,7 @@ impl Reading {
 }
 
 /// One RSS sample.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RssSample {
     /// Milliseconds since the sampler started.
     pub at_ms: u64,
@@ -73,7 +73,7 @@ pub struct RssSample {
 }
 
 /// How memory moved over a span of samples.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RssSummary {
     pub start_kib: u64,
     pub end_kib: u64,

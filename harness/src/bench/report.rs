@@ -1,5 +1,5 @@
 //! What a benchmark reports: `bench.json` (everything), a printed table (one row per point),
-//! and `bench.html` (the curves).
+//! and `bench.html` (facts, curves, memory and errors; drawn by `bench::page`).
 //!
 //! Every throughput is also given as a ratio to the raw PutObject rate measured in the same run
 //! at the same concurrency and size, so figures from different machines can be compared.
@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::config::{BenchConfig, format_size};
 use super::measure::{BaselineRun, UncheckedRun, VerifiedRun};
@@ -17,7 +17,7 @@ use super::stats::{Ceiling, Knee};
 use crate::deploy::teardown::TeardownReport;
 
 /// One point of the sweep: a concurrency and a file size.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PointReport {
     pub concurrency: usize,
     pub size_bytes: u64,
@@ -55,7 +55,7 @@ impl PointReport {
 }
 
 /// The whole run's overhead.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Overhead {
     pub cpu_percent: Option<f64>,
     pub rss: Option<RssSummary>,
@@ -64,7 +64,7 @@ pub struct Overhead {
 }
 
 /// Everything one `harness bench` found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BenchReport {
     pub seed: u64,
     pub run_id: String,
@@ -194,7 +194,7 @@ pub fn write(dir: &Path, report: &BenchReport) -> std::io::Result<Vec<PathBuf>> 
     let text = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
     std::fs::write(&json, text)?;
     let html = dir.join("bench.html");
-    std::fs::write(&html, super::curves::render(report))?;
+    std::fs::write(&html, super::page::render(report))?;
     Ok(vec![json, html])
 }
 

@@ -17,7 +17,7 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterce
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::mailbox::Mailbox;
 use crate::oracle::MailReceived;
@@ -103,10 +103,10 @@ impl<M: Mailbox + Send> Mailbox for CountingMailbox<M> {
 }
 
 /// One line of the per-file request count.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestItem {
     /// `harness`, `s3`, `handler` or `sns`: who sends it.
-    pub by: &'static str,
+    pub by: String,
     pub operation: String,
     pub per_file: f64,
     /// Counted during the run (else fixed by the pipeline's design).
@@ -115,7 +115,7 @@ pub struct RequestItem {
 }
 
 /// What one file costs the target, every line explained.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestsPerFile {
     pub items: Vec<RequestItem>,
     /// Sum of the items (the mailbox polls are listed but not added: not an AWS API).
@@ -167,7 +167,7 @@ pub fn per_file(files: usize, harness: &Counts, mailbox_polls: u64) -> RequestsP
             _ => "made by the harness during the measurement",
         };
         items.push(RequestItem {
-            by: "harness",
+            by: "harness".to_owned(),
             operation: format!("{} {operation}", service_of(operation)),
             per_file: *count as f64 / n,
             measured: true,
@@ -176,7 +176,7 @@ pub fn per_file(files: usize, harness: &Counts, mailbox_polls: u64) -> RequestsP
     }
     for (by, operation, why) in PIPELINE {
         items.push(RequestItem {
-            by,
+            by: by.to_owned(),
             operation: operation.to_owned(),
             per_file: 1.0,
             measured: false,
@@ -185,7 +185,7 @@ pub fn per_file(files: usize, harness: &Counts, mailbox_polls: u64) -> RequestsP
     }
     let total = items.iter().map(|i| i.per_file).sum();
     items.push(RequestItem {
-        by: "harness",
+        by: "harness".to_owned(),
         operation: "mailbox poll".to_owned(),
         per_file: mailbox_polls as f64 / n,
         measured: true,

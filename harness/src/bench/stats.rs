@@ -3,13 +3,13 @@
 //! Kept pure (numbers in, numbers out) so every rule the report states — what counts as a
 //! verified file, where the wall time ends, where the knee is — is unit-tested without a target.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::oracle::{Judgement, LatencySummary, Uploaded, nearest_rank};
 
 /// A latency distribution in milliseconds: the oracle's summary (count, nearest-rank p50 and
 /// p95, max) plus p99, by the same nearest rank (always an observed value).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Distribution {
     #[serde(flatten)]
     pub summary: LatencySummary,
@@ -79,7 +79,7 @@ pub struct CurveSample {
 }
 
 /// Where adding concurrency stops paying.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Knee {
     pub size_bytes: u64,
     /// The concurrency at the knee.
@@ -135,7 +135,7 @@ pub fn knee(size_bytes: u64, samples: &[CurveSample]) -> Option<Knee> {
 
 /// What the target could give at most: its raw request rate shared by the requests each file
 /// costs, and how much of that the pipeline reached.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Ceiling {
     pub requests_per_file: f64,
     pub raw_requests_per_s: f64,

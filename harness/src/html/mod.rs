@@ -1,11 +1,16 @@
-//! The HTML report: one self-contained page (CSS inline, plots as inline SVG, no external URL)
-//! that people can open from a CI artifact and read, from scenario runs
-//! ([`crate::runner::RunReport`]) and benchmark curves ([`Curve`]).
+//! The HTML reports: self-contained pages (CSS inline, plots as inline SVG, no external URL)
+//! that people can open from a CI artifact and read. Two pages share the shell, the style and
+//! the plot helpers: the scenario page from [`crate::runner::RunReport`]s (`report.html`,
+//! [`render_runs`]) and the benchmark's page from a [`BenchPage`] (`bench.html`,
+//! [`render_bench`]).
 //!
-//! Sections, always all present (an empty one says "none"): summary table, throughput curves,
-//! FIFO and email latency histograms, chaos fault counts and timeline, errors and violations,
-//! skipped scenarios and checks with their reasons, divergences from AWS, and every run's seed
-//! and replay command. All text is escaped ([`escape`]); plots are drawn by plotters ([`plot`]).
+//! The scenario page's sections are always all present (an empty one says "none"): summary
+//! table, a pointer to the benchmark, FIFO and email latency histograms, chaos fault counts and
+//! timeline, errors and violations, skipped scenarios and checks with their reasons,
+//! divergences from AWS, and every run's seed and replay command ([`sections`]). The bench page
+//! has the bench's facts under its title, then throughput, the harness's memory and errors
+//! ([`bench`]). All text is escaped ([`escape`]); plots are drawn by plotters ([`plot`],
+//! [`bench_plot`]).
 //!
 //! A small inline script checks, once the page is laid out, that every plot's SVG has a
 //! non-zero bounding box and sets `<body data-plots="N ok">` (or `"K of N ok"`); the page also
@@ -19,121 +24,83 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod bench;
+mod bench_plot;
 mod escape;
 mod plot;
 mod sections;
 
 #[cfg(test)]
+mod bench_tests;
+#[cfg(test)]
 mod tests;
-
-use serde::{Deserialize, Serialize};
 
 use crate::runner::RunReport;
 
-/// One throughput/concurrency curve of `harness bench`, drawn as one plot (x = concurrency)
-/// with a table of its points.
-///
-/// For the bench: convert each measured series into one `Curve` (one file size per curve reads
-/// best; points need not be sorted, the plot sorts them by concurrency), then call
-/// [`render_bench`] with the curves and any scenario runs made alongside.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Curve {
-    /// E.g. `embedded LocalStack, 64 KiB files`.
-    pub title: String,
-    pub points: Vec<CurvePoint>,
-    /// Where throughput stops growing with concurrency, if the bench found it.
-    pub knee: Option<Knee>,
-}
+pub use bench::{BenchPage, Curve, CurvePoint, Knee};
 
-/// One measured point of a [`Curve`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CurvePoint {
-    /// Uploads in flight at once.
-    pub concurrency: u32,
-    /// Bytes per uploaded file.
-    pub file_size: u64,
-    /// Files whose FIFO message and email were verified, per second.
-    pub verified_files_per_s: f64,
-    /// Plain PUTs per second at the same concurrency and size (the baseline).
-    pub baseline_puts_per_s: f64,
-    /// Upload-to-FIFO-delivery latency; `None` when nothing was delivered.
-    pub p50_ms: Option<u64>,
-    pub p95_ms: Option<u64>,
-    pub max_ms: Option<u64>,
-}
-
-/// The knee of a [`Curve`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Knee {
-    pub concurrency: u32,
-    /// Why this point, e.g. `throughput +3% from 16 to 32 while p95 doubled`.
-    pub reason: String,
-}
-
-/// Everything one page shows.
-#[derive(Debug, Clone, Copy)]
-pub struct Report<'a> {
-    pub title: &'a str,
-    pub curves: &'a [Curve],
-    pub runs: &'a [RunReport],
-}
-
-/// The page for scenario runs (`harness run`), without throughput curves.
+/// The page for scenario runs (`harness run`).
 pub fn render_runs(runs: &[RunReport]) -> String {
-    render(&Report {
-        title: "Upload pipeline: scenario runs",
-        curves: &[],
-        runs,
-    })
-}
-
-/// The page for a benchmark: its curves first, then the scenario runs made alongside.
-pub fn render_bench(curves: &[Curve], runs: &[RunReport]) -> String {
-    render(&Report {
-        title: "Upload pipeline: throughput benchmark",
-        curves,
-        runs,
-    })
-}
-
-/// The whole page.
-pub fn render(report: &Report<'_>) -> String {
     let body = [
-        sections::summary(report.runs),
-        sections::throughput(report.curves),
-        sections::latency(report.runs),
-        sections::chaos(report.runs),
-        sections::problems(report.runs),
-        sections::skipped(report.runs),
-        sections::divergences(report.runs),
-        sections::runs(report.runs),
+        sections::summary(runs),
+        sections::throughput_elsewhere(),
+        sections::latency(runs),
+        sections::chaos(runs),
+        sections::problems(runs),
+        sections::skipped(runs),
+        sections::divergences(runs),
+        sections::runs(runs),
     ]
     .concat();
-    let plots = body.matches("<figure class=\"plot\">").count();
-    let seeds: std::collections::BTreeSet<u64> = report.runs.iter().map(|r| r.seed).collect();
+    let seeds: std::collections::BTreeSet<u64> = runs.iter().map(|r| r.seed).collect();
     let seeds = seeds
         .iter()
         .map(u64::to_string)
         .collect::<Vec<_>>()
         .join(", ");
-    let title = escape::text(report.title);
+    let summary = format!(
+        "<p>{} scenario run(s), 0 benchmark curve(s), {} plot(s); seed(s): {}</p>\n",
+        runs.len(),
+        plot_count(&body),
+        if seeds.is_empty() { "none" } else { &seeds },
+    );
+    page("Upload pipeline: scenario runs", &summary, RUNS_NAV, &body)
+}
+
+/// The page for a benchmark (`harness bench`): its facts, curves, memory and errors.
+pub fn render_bench(bench_page: &BenchPage) -> String {
+    page(
+        bench::TITLE,
+        &bench::header(bench_page),
+        BENCH_NAV,
+        &bench::body(bench_page),
+    )
+}
+
+fn plot_count(body: &str) -> usize {
+    body.matches("<figure class=\"plot\">").count()
+}
+
+/// The whole page around `body`; `summary` (HTML) goes under the title.
+fn page(title: &str, summary: &str, nav: &str, body: &str) -> String {
+    let title = escape::text(title);
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n\
          <body data-plots-expected=\"{plots}\">\n<header><h1>{title}</h1>\n\
-         <p>{runs} scenario run(s), {curves} benchmark curve(s), {plots} plot(s); seed(s): {seeds}</p>\n\
-         <nav>{NAV}</nav></header>\n<main>\n{body}</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n",
-        runs = report.runs.len(),
-        curves = report.curves.len(),
-        seeds = if seeds.is_empty() { "none" } else { &seeds },
+         {summary}<nav>{nav}</nav></header>\n<main>\n{body}</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n",
+        plots = plot_count(body),
     )
 }
 
-const NAV: &str = "<a href=\"#summary\">summary</a> · <a href=\"#throughput\">throughput</a> · \
+const RUNS_NAV: &str = "<a href=\"#summary\">summary</a> · <a href=\"#throughput\">throughput</a> · \
     <a href=\"#latency\">latency</a> · <a href=\"#chaos\">chaos</a> · \
     <a href=\"#problems\">errors and violations</a> · <a href=\"#skipped\">skipped</a> · \
     <a href=\"#divergences\">divergences</a> · <a href=\"#runs\">seeds and replay</a>";
+
+const BENCH_NAV: &str = "<a href=\"#throughput\">throughput</a> · \
+    <a href=\"#memory\">harness memory</a> · <a href=\"#problems\">errors and violations</a>";
 
 const STYLE: &str = "
 body { font-family: system-ui, 'DejaVu Sans', sans-serif; margin: 0 auto; max-width: 1200px;
@@ -166,6 +133,10 @@ figcaption { font-size: 0.85rem; color: #555; }
 .pair figure.plot { flex: 1 1 480px; max-width: 580px; }
 .plot-error { color: #b00020; }
 article { border-top: 1px dashed #ddd; }
+header dd code { overflow-wrap: break-word; font-size: 0.85em; }
+table.points th { overflow-wrap: normal; }
+table.points th[colspan] { text-align: center; }
+tr.knee td { background: #fff6da; }
 ";
 
 /// Proves the page rendered: every plot's SVG has a non-zero box once laid out. Runs at the

@@ -1,6 +1,6 @@
 //! The report's plots, drawn with plotters' SVG backend into strings that the page inlines:
-//! latency histograms, the throughput/concurrency curve with its latencies, and the chaos
-//! timeline. Plotters escapes the text it draws; labels from outside still go through
+//! latency histograms and the chaos timeline here, the bench page's plots in
+//! [`super::bench_plot`] on the same helpers ([`svg`], [`failed`], the palette). Plotters escapes the text it draws; labels from outside still go through
 //! [`super::escape::label`] to lose control characters and excess length.
 
 use plotters::coord::Shift;
@@ -8,7 +8,6 @@ use plotters::coord::ranged1d::{IntoSegmentedCoord, SegmentValue};
 use plotters::prelude::*;
 use thiserror::Error;
 
-use super::Curve;
 use super::escape::label;
 use crate::chaos::{ChaosSummary, TimelineKind};
 
@@ -20,18 +19,18 @@ pub struct PlotError {
     message: String,
 }
 
-type Drawn = Result<(), Box<dyn std::error::Error>>;
+pub(super) type Drawn = Result<(), Box<dyn std::error::Error>>;
 
-const FONT: &str = "sans-serif";
-const THROUGHPUT: RGBColor = RGBColor(31, 119, 180);
-const BASELINE: RGBColor = RGBColor(127, 127, 127);
-const P50: RGBColor = RGBColor(44, 160, 44);
-const P95: RGBColor = RGBColor(255, 127, 14);
-const MAX: RGBColor = RGBColor(214, 39, 40);
+pub(super) const FONT: &str = "sans-serif";
+pub(super) const THROUGHPUT: RGBColor = RGBColor(31, 119, 180);
+pub(super) const BASELINE: RGBColor = RGBColor(127, 127, 127);
+pub(super) const P50: RGBColor = RGBColor(44, 160, 44);
+pub(super) const P95: RGBColor = RGBColor(255, 127, 14);
+pub(super) const MAX: RGBColor = RGBColor(214, 39, 40);
 const BAR: RGBColor = RGBColor(70, 130, 180);
 
 /// Draws into an SVG document of `size` pixels and returns its text.
-fn svg(
+pub(super) fn svg(
     plot: &'static str,
     size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Drawn,
@@ -110,101 +109,6 @@ pub fn histogram(title: &str, values: &[u64], p50: Option<u64>, p95: Option<u64>
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
-        Ok(())
-    })
-    .unwrap_or_else(|e| failed(&e))
-}
-
-/// The throughput/concurrency curve: verified files/s and baseline PUTs/s on the left axis,
-/// p50/p95/max latency on the right, the knee (if any) as a vertical line.
-pub fn curve(curve: &Curve) -> String {
-    let mut points = curve.points.clone();
-    points.sort_by_key(|p| p.concurrency);
-    let x_min = points.first().map_or(0, |p| p.concurrency) as f64;
-    let x_max = (points.last().map_or(1, |p| p.concurrency) as f64).max(x_min + 1.0);
-    let rate_max = points
-        .iter()
-        .flat_map(|p| [p.verified_files_per_s, p.baseline_puts_per_s])
-        .fold(1.0, f64::max)
-        * 1.1;
-    let latency_max = points
-        .iter()
-        .filter_map(|p| p.max_ms.or(p.p95_ms))
-        .max()
-        .unwrap_or(1) as f64
-        * 1.1;
-    svg("throughput curve", (900, 420), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(label(&curve.title, 80), (FONT, 18))
-            .margin(14)
-            .x_label_area_size(40)
-            .y_label_area_size(64)
-            .right_y_label_area_size(64)
-            .build_cartesian_2d(x_min..x_max, 0f64..rate_max)?
-            .set_secondary_coord(x_min..x_max, 0f64..latency_max);
-        chart
-            .configure_mesh()
-            .x_desc("concurrent uploads")
-            .y_desc("files/s")
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .draw()?;
-        chart
-            .configure_secondary_axes()
-            .y_desc("latency (ms)")
-            .draw()?;
-        type Rate = fn(&super::CurvePoint) -> f64;
-        let rates: [(&str, RGBColor, Rate); 2] = [
-            ("verified files/s", THROUGHPUT, |p| p.verified_files_per_s),
-            ("baseline PUTs/s", BASELINE, |p| p.baseline_puts_per_s),
-        ];
-        for (name, color, value) in rates {
-            chart
-                .draw_series(
-                    LineSeries::new(
-                        points.iter().map(|p| (f64::from(p.concurrency), value(p))),
-                        color.stroke_width(3),
-                    )
-                    .point_size(4),
-                )?
-                .label(name)
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color));
-        }
-        type Latency = fn(&super::CurvePoint) -> Option<u64>;
-        let latencies: [(&str, RGBColor, Latency); 3] = [
-            ("p50 ms", P50, |p| p.p50_ms),
-            ("p95 ms", P95, |p| p.p95_ms),
-            ("max ms", MAX, |p| p.max_ms),
-        ];
-        for (name, color, value) in latencies {
-            chart
-                .draw_secondary_series(
-                    LineSeries::new(
-                        points.iter().filter_map(|p| {
-                            value(p).map(|ms| (f64::from(p.concurrency), ms as f64))
-                        }),
-                        color.stroke_width(1),
-                    )
-                    .point_size(2),
-                )?
-                .label(name)
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color));
-        }
-        if let Some(knee) = &curve.knee {
-            let x = f64::from(knee.concurrency);
-            chart
-                .draw_series(LineSeries::new(
-                    [(x, 0.0), (x, rate_max)],
-                    BLACK.stroke_width(1),
-                ))?
-                .label(format!("knee at {}", knee.concurrency))
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], BLACK));
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .draw()?;
@@ -294,7 +198,7 @@ pub fn timeline(summary: &ChaosSummary) -> String {
 }
 
 /// What the page shows instead of a plot that could not be drawn.
-fn failed(error: &PlotError) -> String {
+pub(super) fn failed(error: &PlotError) -> String {
     format!(
         "<p class=\"plot-error\">{}</p>",
         super::escape::text(&error.to_string())

@@ -1,15 +1,16 @@
-//! The report's sections as HTML fragments, one function each, in page order: summary table,
-//! throughput curves, latency histograms, chaos, problems, skipped, divergences and the runs'
-//! seeds and replay commands. Every section is always present and says "none" when it has
-//! nothing to show, so a reader can tell an empty section from a missing one.
+//! The scenario page's sections as HTML fragments, one function each, in page order: summary
+//! table, a pointer to the benchmark's curves, latency histograms, chaos, problems, skipped,
+//! divergences and the runs' seeds and replay commands. Every section is always present and says
+//! "none" when it has nothing to show, so a reader can tell an empty section from a missing one.
+//! The small builders (`section`, `none`, `figure`, `list`) are shared with the bench page.
 
 use std::fmt::Write as _;
 
 use super::escape::text;
-use super::{Curve, plot};
+use super::plot;
 use crate::runner::{RunReport, Status};
 
-fn opt(v: Option<u64>) -> String {
+pub(super) fn opt(v: Option<u64>) -> String {
     v.map_or_else(|| "–".to_owned(), |v| v.to_string())
 }
 
@@ -21,15 +22,15 @@ fn status(s: Status) -> (&'static str, &'static str) {
     }
 }
 
-fn section(id: &str, title: &str, body: &str) -> String {
+pub(super) fn section(id: &str, title: &str, body: &str) -> String {
     format!("<section id=\"{id}\">\n<h2>{title}</h2>\n{body}</section>\n")
 }
 
-fn none(what: &str) -> String {
+pub(super) fn none(what: &str) -> String {
     format!("<p class=\"none\">{}</p>\n", text(what))
 }
 
-fn figure(svg: &str, caption: &str) -> String {
+pub(super) fn figure(svg: &str, caption: &str) -> String {
     format!(
         "<figure class=\"plot\">{svg}<figcaption>{}</figcaption></figure>\n",
         text(caption)
@@ -99,49 +100,13 @@ pub fn summary(runs: &[RunReport]) -> String {
     section("summary", "Summary", &body)
 }
 
-/// Each curve as a plot and a table of its points.
-pub fn throughput(curves: &[Curve]) -> String {
-    if curves.is_empty() {
-        return section(
-            "throughput",
-            "Throughput",
-            &none("No benchmark curve in this report (it comes from `harness bench`)."),
-        );
-    }
-    let mut body = String::new();
-    for c in curves {
-        body.push_str(&figure(&plot::curve(c), &c.title));
-        if let Some(knee) = &c.knee {
-            let _ = writeln!(
-                body,
-                "<p><strong>Knee at {} concurrent uploads:</strong> {}</p>",
-                knee.concurrency,
-                text(&knee.reason)
-            );
-        }
-        body.push_str(
-            "<div class=\"wide\"><table><thead><tr><th>concurrency</th><th>file size (bytes)</th>\
-             <th>verified files/s</th><th>baseline PUTs/s</th><th>p50 ms</th><th>p95 ms</th>\
-             <th>max ms</th></tr></thead><tbody>\n",
-        );
-        for p in &c.points {
-            let _ = writeln!(
-                body,
-                "<tr><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.1}</td>\
-                 <td class=\"n\">{:.1}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-                 <td class=\"n\">{}</td></tr>",
-                p.concurrency,
-                p.file_size,
-                p.verified_files_per_s,
-                p.baseline_puts_per_s,
-                opt(p.p50_ms),
-                opt(p.p95_ms),
-                opt(p.max_ms)
-            );
-        }
-        body.push_str("</tbody></table></div>\n");
-    }
-    section("throughput", "Throughput", &body)
+/// The scenario page's throughput section: curves are drawn on the benchmark's own page.
+pub fn throughput_elsewhere() -> String {
+    section(
+        "throughput",
+        "Throughput",
+        &none("No benchmark curve in this report (it comes from `harness bench`)."),
+    )
 }
 
 /// FIFO and email latency histograms of every run with deliveries.
@@ -217,7 +182,7 @@ pub fn chaos(runs: &[RunReport]) -> String {
     section("chaos", "Chaos", &body)
 }
 
-fn list(items: &[String]) -> String {
+pub(super) fn list(items: &[String]) -> String {
     let mut out = String::from("<ul>\n");
     for item in items {
         let _ = writeln!(out, "<li>{}</li>", text(item));

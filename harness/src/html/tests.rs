@@ -1,4 +1,5 @@
-//! Whole-page tests: every section present, empty inputs, escaping, self-containment, chaos.
+//! Whole-page tests of the scenario page: every section present, empty inputs, escaping,
+//! self-containment (of both pages), chaos.
 
 use super::*;
 use crate::chaos::{ChaosSummary, FaultCount, TimelineEvent, TimelineKind};
@@ -113,26 +114,6 @@ fn event(at_ms: u64, kind: TimelineKind, label: &str) -> TimelineEvent {
     }
 }
 
-fn curve() -> Curve {
-    let point = |concurrency: u32, rate: f64, p95: u64| CurvePoint {
-        concurrency,
-        file_size: 65_536,
-        verified_files_per_s: rate,
-        baseline_puts_per_s: rate * 1.6,
-        p50_ms: Some(p95 / 2),
-        p95_ms: Some(p95),
-        max_ms: Some(p95 * 2),
-    };
-    Curve {
-        title: "embedded LocalStack, 64 KiB <files>".into(),
-        points: vec![point(4, 30.0, 200), point(1, 9.0, 90), point(16, 41.0, 900)],
-        knee: Some(Knee {
-            concurrency: 16,
-            reason: "throughput +3% while p95 doubled".into(),
-        }),
-    }
-}
-
 const SECTIONS: [&str; 8] = [
     "summary",
     "throughput",
@@ -150,7 +131,7 @@ fn assert_sections(page: &str) {
     }
 }
 
-fn plots(page: &str) -> usize {
+pub(super) fn plots(page: &str) -> usize {
     page.matches("<figure class=\"plot\"><svg").count()
 }
 
@@ -162,11 +143,11 @@ fn a_full_report_has_every_section_and_its_contents() {
         skipped_run(),
         chaos_run(),
     ];
-    let page = render_bench(&[curve()], &runs);
+    let page = render_runs(&runs);
     assert_sections(&page);
-    // 3 runs with deliveries x 2 histograms, 1 curve, 1 timeline.
-    assert_eq!(plots(&page), 8);
-    assert!(page.contains("data-plots-expected=\"8\""));
+    // 3 runs with deliveries x 2 histograms, 1 timeline.
+    assert_eq!(plots(&page), 7);
+    assert!(page.contains("data-plots-expected=\"7\""));
     assert!(page.contains("2 of 4 scenario(s) passed."));
     for text in [
         "harness run --scenario default --seed 4242",
@@ -174,7 +155,6 @@ fn a_full_report_has_every_section_and_its_contents() {
         "overwrite order: LocalStack&#39;s sequencer is constant",
         "LocalStack does not evaluate bucket policies",
         "sns Publish throttle (p=0.3, max 5)",
-        "Knee at 16 concurrent uploads",
         "FAILED",
         "4242",
     ] {
@@ -185,14 +165,13 @@ fn a_full_report_has_every_section_and_its_contents() {
 
 #[test]
 fn empty_inputs_still_give_every_section_saying_none() {
-    for page in [render_runs(&[]), render_bench(&[], &[])] {
-        assert_sections(&page);
-        assert_eq!(plots(&page), 0);
-        assert!(page.contains("data-plots-expected=\"0\""));
-        assert!(page.contains("No scenario runs in this report."));
-        assert!(page.contains("No benchmark curve in this report"));
-        assert!(page.contains("seed(s): none"));
-    }
+    let page = render_runs(&[]);
+    assert_sections(&page);
+    assert_eq!(plots(&page), 0);
+    assert!(page.contains("data-plots-expected=\"0\""));
+    assert!(page.contains("No scenario runs in this report."));
+    assert!(page.contains("No benchmark curve in this report"));
+    assert!(page.contains("seed(s): none"));
 }
 
 #[test]
@@ -218,11 +197,18 @@ fn outside_text_is_escaped_everywhere() {
 
 #[test]
 fn the_page_is_self_contained() {
-    let page = render_bench(&[curve()], &[chaos_run(), failed_run()]);
-    for external in ["src=", "href=\"http", "url(", "@import", "<link"] {
-        assert!(!page.contains(external), "{external}");
+    let bench = render_bench(&super::bench_tests::bench_page());
+    for page in [render_runs(&[chaos_run(), failed_run()]), bench] {
+        for external in ["src=", "href=\"http", "url(", "@import", "<link"] {
+            assert!(!page.contains(external), "{external}");
+        }
+        assert!(page.contains("<style>") && page.contains("data-plots"));
+        assert_eq!(
+            page.matches("<script").count(),
+            1,
+            "only the page's own script"
+        );
     }
-    assert!(page.contains("<style>") && page.contains("data-plots"));
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! observed latency, which keeps small samples honest: with 3 objects p95 is the slowest one.
 
 /// Latency over the objects with a delivery, in milliseconds.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LatencySummary {
     pub count: usize,
     pub p50_ms: Option<u64>,

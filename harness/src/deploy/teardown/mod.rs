@@ -19,7 +19,7 @@ use lookup::Lookup;
 use resource::Resource;
 
 /// What a teardown did.
-#[derive(Debug, Default, Clone, serde::Serialize)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TeardownReport {
     /// Resources deleted (or scheduled for deletion, for the KMS key).
     pub deleted: Vec<String>,
