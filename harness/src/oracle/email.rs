@@ -8,6 +8,9 @@
 //! id; when the version is not named, ETag tells overwrites apart, and versions with identical
 //! content are counted together per (key, ETag) by [`super::matching`].
 
+use std::borrow::Cow;
+
+use super::index::{UploadIndex, Versions};
 use super::matching::{self, Attributed, Channel};
 use super::violation::{Mismatches, quoted_or_null};
 use super::{Expect, MailReceived, Uploaded, Violation};
@@ -31,10 +34,11 @@ pub(super) fn judge(
         .iter()
         .map(|m| relevant(expect, m).then(|| Fields::parse(&m.body)))
         .collect();
+    let index = index(uploads);
     let candidates: Vec<Result<Vec<usize>, String>> = fields
         .iter()
         .map(|f| match f {
-            Some(f) => candidates(expect, uploads, f),
+            Some(f) => attribute(expect, &index, f),
             None => Ok(Vec::new()),
         })
         .collect();
@@ -127,10 +131,28 @@ impl Fields {
     }
 }
 
-/// The uploads (positions) a mail may be for, or why it is for none.
+/// The uploads indexed by their key as the handler renders it in a mail ([`visible`]).
+pub(super) fn index(uploads: &[Uploaded]) -> UploadIndex<'_> {
+    UploadIndex::new(uploads, |key| Cow::Owned(visible(key)))
+}
+
+/// The uploads (positions) a mail may be for, or why it is for none; [`attribute`] with an index
+/// built for this one look-up.
+#[cfg(test)]
 pub(super) fn candidates(
     expect: &Expect,
     uploads: &[Uploaded],
+    f: &Fields,
+) -> Result<Vec<usize>, String> {
+    attribute(expect, &index(uploads), f)
+}
+
+/// The uploads (positions in the indexed slice) a mail may be for, or why it is for none: those
+/// of its key and ETag (any ETag when the mail names none) with its version id; else, or with no
+/// version id in the mail, those without a version id.
+pub(super) fn attribute(
+    expect: &Expect,
+    index: &UploadIndex<'_>,
     f: &Fields,
 ) -> Result<Vec<usize>, String> {
     let (Some(bucket), Some(key)) = (&f.bucket, &f.key) else {
@@ -142,31 +164,9 @@ pub(super) fn candidates(
             expect.bucket
         ));
     }
-    let same: Vec<usize> = (0..uploads.len())
-        .filter(|&u| {
-            visible(&uploads[u].key) == *key
-                && f.etag
-                    .as_deref()
-                    .is_none_or(|e| e == unquote(&uploads[u].etag))
-        })
-        .collect();
-    let found = match &f.version_id {
-        Some(v) => {
-            let exact: Vec<usize> = same
-                .iter()
-                .copied()
-                .filter(|&u| uploads[u].version_id.as_ref() == Some(v))
-                .collect();
-            if exact.is_empty() {
-                same.into_iter()
-                    .filter(|&u| uploads[u].version_id.is_none())
-                    .collect()
-            } else {
-                exact
-            }
-        }
-        None => same,
-    };
+    let found = index
+        .versions(key)
+        .map_or_else(Vec::new, |of_key| of_version(of_key, f));
     if found.is_empty() {
         Err(format!(
             "names key {key:?} ETag {} version {}, which no upload has",
@@ -175,6 +175,33 @@ pub(super) fn candidates(
         ))
     } else {
         Ok(found)
+    }
+}
+
+/// Among the uploads of the mail's key, those of its ETag (if named) and version: the version id
+/// when an upload has it, else those without a version id; all of them when no version is named.
+fn of_version(of_key: &Versions<'_>, f: &Fields) -> Vec<usize> {
+    let etag = f.etag.as_deref();
+    let unversioned = || match etag {
+        Some(e) => of_key.unversioned_with_etag(e),
+        None => of_key.unversioned(),
+    };
+    match &f.version_id {
+        Some(v) => {
+            let exact: Vec<usize> = of_key
+                .with_version(v)
+                .iter()
+                .copied()
+                // Both lists ascend, so membership is a binary search.
+                .filter(|&u| etag.is_none_or(|e| of_key.with_etag(e).binary_search(&u).is_ok()))
+                .collect();
+            if exact.is_empty() {
+                unversioned().to_vec()
+            } else {
+                exact
+            }
+        }
+        None => etag.map_or(of_key.all(), |e| of_key.with_etag(e)).to_vec(),
     }
 }
 
