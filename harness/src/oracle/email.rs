@@ -88,15 +88,15 @@ pub(super) fn relevant(expect: &Expect, mail: &MailReceived) -> bool {
 
 /// The handler's rendering of bucket and key in the body: control characters escaped.
 pub(super) fn visible(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
 }
 
 /// The facts an alert body states (values as rendered; `(none)` read as absent).
@@ -112,23 +112,32 @@ pub(super) struct Fields {
 }
 
 impl Fields {
+    /// Reads the labelled lines in one pass; the first line of a label counts.
     pub fn parse(body: &str) -> Self {
-        let line = |label: &str| {
-            let prefix = format!("{label:<LABEL_WIDTH$}");
-            body.lines()
-                .find_map(|l| l.strip_prefix(prefix.as_str()))
-                .map(str::to_owned)
-        };
-        let known = |v: Option<String>| v.filter(|v| v != NONE);
-        Self {
-            bucket: line("Bucket:"),
-            key: line("Key:"),
-            size: line("Size:"),
-            etag: known(line("ETag:")).map(|e| unquote(&e).to_owned()),
-            version_id: known(line("Version ID:")),
-            verdict: line("Encryption:"),
+        let mut f = Self::default();
+        for (label, value) in body.lines().filter_map(labelled) {
+            let slot = match label {
+                "Bucket:" => &mut f.bucket,
+                "Key:" => &mut f.key,
+                "Size:" => &mut f.size,
+                "ETag:" => &mut f.etag,
+                "Version ID:" => &mut f.version_id,
+                "Encryption:" => &mut f.verdict,
+                _ => continue,
+            };
+            slot.get_or_insert_with(|| value.to_owned());
         }
+        let known = |v: Option<String>| v.filter(|v| v != NONE);
+        f.etag = known(f.etag).map(|e| unquote(&e).to_owned());
+        f.version_id = known(f.version_id);
+        f
     }
+}
+
+/// A line's label (without its padding to the label column) and value, if it has the column.
+fn labelled(line: &str) -> Option<(&str, &str)> {
+    let (column, value) = line.split_at_checked(LABEL_WIDTH)?;
+    Some((column.trim_end_matches(' '), value))
 }
 
 /// The uploads indexed by their key as the handler renders it in a mail ([`visible`]).
