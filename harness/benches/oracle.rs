@@ -132,16 +132,7 @@ fn run(n: usize) -> Run {
 
 fn oracle(c: &mut Criterion) {
     let mut group = c.benchmark_group("oracle");
-    // `cargo test --benches` runs each bench once in a debug build, where the 10,000-object
-    // judge (quadratic, see BENCHMARKS.md) would take many minutes: measure it only under
-    // `cargo bench` (which passes `--bench`).
-    let measuring = std::env::args().any(|a| a == "--bench");
-    let sizes: &[usize] = if measuring {
-        &[1_000, 10_000]
-    } else {
-        &[1_000]
-    };
-    for &n in sizes {
+    for n in [1_000, 10_000] {
         let run = run(n);
         // The inputs are a perfect run: proves the builder before (and in test mode) measuring.
         let j = judge(&run.expect, &run.uploads, &run.fifo, &run.mails, &[]);

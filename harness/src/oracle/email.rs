@@ -8,6 +8,9 @@
 //! id; when the version is not named, ETag tells overwrites apart, and versions with identical
 //! content are counted together per (key, ETag) by [`super::matching`].
 
+use std::borrow::Cow;
+
+use super::index::{UploadIndex, Versions};
 use super::matching::{self, Attributed, Channel};
 use super::violation::{Mismatches, quoted_or_null};
 use super::{Expect, MailReceived, Uploaded, Violation};
@@ -31,10 +34,11 @@ pub(super) fn judge(
         .iter()
         .map(|m| relevant(expect, m).then(|| Fields::parse(&m.body)))
         .collect();
+    let index = index(uploads);
     let candidates: Vec<Result<Vec<usize>, String>> = fields
         .iter()
         .map(|f| match f {
-            Some(f) => candidates(expect, uploads, f),
+            Some(f) => attribute(expect, &index, f),
             None => Ok(Vec::new()),
         })
         .collect();
@@ -84,15 +88,15 @@ pub(super) fn relevant(expect: &Expect, mail: &MailReceived) -> bool {
 
 /// The handler's rendering of bucket and key in the body: control characters escaped.
 pub(super) fn visible(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
 }
 
 /// The facts an alert body states (values as rendered; `(none)` read as absent).
@@ -108,29 +112,56 @@ pub(super) struct Fields {
 }
 
 impl Fields {
+    /// Reads the labelled lines in one pass; the first line of a label counts.
     pub fn parse(body: &str) -> Self {
-        let line = |label: &str| {
-            let prefix = format!("{label:<LABEL_WIDTH$}");
-            body.lines()
-                .find_map(|l| l.strip_prefix(prefix.as_str()))
-                .map(str::to_owned)
-        };
-        let known = |v: Option<String>| v.filter(|v| v != NONE);
-        Self {
-            bucket: line("Bucket:"),
-            key: line("Key:"),
-            size: line("Size:"),
-            etag: known(line("ETag:")).map(|e| unquote(&e).to_owned()),
-            version_id: known(line("Version ID:")),
-            verdict: line("Encryption:"),
+        let mut f = Self::default();
+        for (label, value) in body.lines().filter_map(labelled) {
+            let slot = match label {
+                "Bucket:" => &mut f.bucket,
+                "Key:" => &mut f.key,
+                "Size:" => &mut f.size,
+                "ETag:" => &mut f.etag,
+                "Version ID:" => &mut f.version_id,
+                "Encryption:" => &mut f.verdict,
+                _ => continue,
+            };
+            slot.get_or_insert_with(|| value.to_owned());
         }
+        let known = |v: Option<String>| v.filter(|v| v != NONE);
+        f.etag = known(f.etag).map(|e| unquote(&e).to_owned());
+        f.version_id = known(f.version_id);
+        f
     }
 }
 
-/// The uploads (positions) a mail may be for, or why it is for none.
+/// A line's label (without its padding to the label column) and value, if it has the column.
+fn labelled(line: &str) -> Option<(&str, &str)> {
+    let (column, value) = line.split_at_checked(LABEL_WIDTH)?;
+    Some((column.trim_end_matches(' '), value))
+}
+
+/// The uploads indexed by their key as the handler renders it in a mail ([`visible`]).
+pub(super) fn index(uploads: &[Uploaded]) -> UploadIndex<'_> {
+    UploadIndex::new(uploads, |key| Cow::Owned(visible(key)))
+}
+
+/// The uploads (positions) a mail may be for, or why it is for none; [`attribute`] with an index
+/// built for this one look-up.
+#[cfg(test)]
 pub(super) fn candidates(
     expect: &Expect,
     uploads: &[Uploaded],
+    f: &Fields,
+) -> Result<Vec<usize>, String> {
+    attribute(expect, &index(uploads), f)
+}
+
+/// The uploads (positions in the indexed slice) a mail may be for, or why it is for none: those
+/// of its key and ETag (any ETag when the mail names none) with its version id; else, or with no
+/// version id in the mail, those without a version id.
+pub(super) fn attribute(
+    expect: &Expect,
+    index: &UploadIndex<'_>,
     f: &Fields,
 ) -> Result<Vec<usize>, String> {
     let (Some(bucket), Some(key)) = (&f.bucket, &f.key) else {
@@ -142,31 +173,9 @@ pub(super) fn candidates(
             expect.bucket
         ));
     }
-    let same: Vec<usize> = (0..uploads.len())
-        .filter(|&u| {
-            visible(&uploads[u].key) == *key
-                && f.etag
-                    .as_deref()
-                    .is_none_or(|e| e == unquote(&uploads[u].etag))
-        })
-        .collect();
-    let found = match &f.version_id {
-        Some(v) => {
-            let exact: Vec<usize> = same
-                .iter()
-                .copied()
-                .filter(|&u| uploads[u].version_id.as_ref() == Some(v))
-                .collect();
-            if exact.is_empty() {
-                same.into_iter()
-                    .filter(|&u| uploads[u].version_id.is_none())
-                    .collect()
-            } else {
-                exact
-            }
-        }
-        None => same,
-    };
+    let found = index
+        .versions(key)
+        .map_or_else(Vec::new, |of_key| of_version(of_key, f));
     if found.is_empty() {
         Err(format!(
             "names key {key:?} ETag {} version {}, which no upload has",
@@ -175,6 +184,33 @@ pub(super) fn candidates(
         ))
     } else {
         Ok(found)
+    }
+}
+
+/// Among the uploads of the mail's key, those of its ETag (if named) and version: the version id
+/// when an upload has it, else those without a version id; all of them when no version is named.
+fn of_version(of_key: &Versions<'_>, f: &Fields) -> Vec<usize> {
+    let etag = f.etag.as_deref();
+    let unversioned = || match etag {
+        Some(e) => of_key.unversioned_with_etag(e),
+        None => of_key.unversioned(),
+    };
+    match &f.version_id {
+        Some(v) => {
+            let exact: Vec<usize> = of_key
+                .with_version(v)
+                .iter()
+                .copied()
+                // Both lists ascend, so membership is a binary search.
+                .filter(|&u| etag.is_none_or(|e| of_key.with_etag(e).binary_search(&u).is_ok()))
+                .collect();
+            if exact.is_empty() {
+                unversioned().to_vec()
+            } else {
+                exact
+            }
+        }
+        None => etag.map_or(of_key.all(), |e| of_key.with_etag(e)).to_vec(),
     }
 }
 

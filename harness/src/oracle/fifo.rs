@@ -7,8 +7,11 @@
 //! either side); the bucket is then checked like any other field, so a message with a wrong
 //! bucket is reported as exactly that rather than as "unexpected" plus "missing".
 
+use std::borrow::Cow;
+
 use serde_json::{Value, json};
 
+use super::index::UploadIndex;
 use super::matching::{self, Attributed, Channel};
 use super::violation::{self, Mismatches, quoted_or_null};
 use super::{EXCERPT_CHARS, Expect, FifoReceived, Uploaded, Violation};
@@ -22,12 +25,13 @@ pub(super) fn judge(
     fifo: &[FifoReceived],
 ) -> (Vec<Result<Named, String>>, Attributed, Vec<Violation>) {
     let named: Vec<Result<Named, String>> = fifo.iter().map(|m| parse(&m.body)).collect();
+    let index = index(uploads);
     let candidates: Vec<Result<Vec<usize>, String>> = named
         .iter()
         .map(|n| {
             n.as_ref()
                 .map_err(Clone::clone)
-                .and_then(|n| candidates(uploads, n))
+                .and_then(|n| attribute(&index, n))
         })
         .collect();
     let got = Attributed::new(uploads, &candidates, fifo.iter().map(|m| m.at_ms).collect());
@@ -97,25 +101,32 @@ fn key_id(key: &str) -> &str {
     key.rsplit_once(":key/").map_or(key, |(_, id)| id)
 }
 
-/// The uploads (positions) `named` may be for, or why it is for none.
+/// The uploads indexed by their key as uploaded, which is how a message names it.
+pub(super) fn index(uploads: &[Uploaded]) -> UploadIndex<'_> {
+    UploadIndex::new(uploads, Cow::Borrowed)
+}
+
+/// The uploads (positions) `named` may be for, or why it is for none; [`attribute`] with an
+/// index built for this one look-up.
+#[cfg(test)]
 pub(super) fn candidates(uploads: &[Uploaded], named: &Named) -> Result<Vec<usize>, String> {
-    let positions = |keep: &dyn Fn(&Uploaded) -> bool| -> Vec<usize> {
-        (0..uploads.len())
-            .filter(|&u| uploads[u].key == named.key && keep(&uploads[u]))
-            .collect()
-    };
-    let same_etag = |u: &Uploaded| named.etag.as_deref() == Some(unquote(&u.etag));
-    let found = match &named.version_id {
-        Some(v) => {
-            let exact = positions(&|u| u.version_id.as_deref() == Some(v));
-            if exact.is_empty() {
-                positions(&|u| u.version_id.is_none() && same_etag(u))
-            } else {
-                exact
-            }
-        }
-        None => positions(&same_etag),
-    };
+    attribute(&index(uploads), named)
+}
+
+/// The uploads (positions in the indexed slice) `named` may be for, or why it is for none: those
+/// of its key and version id; else, when no upload has that version, those of its key and ETag
+/// that have no version id; with no version id in the message, those of its key and ETag.
+pub(super) fn attribute(index: &UploadIndex<'_>, named: &Named) -> Result<Vec<usize>, String> {
+    let etag = named.etag.as_deref();
+    let found =
+        index
+            .versions(&named.key)
+            .map_or(&[][..], |of_key| match (&named.version_id, etag) {
+                (Some(v), _) if !of_key.with_version(v).is_empty() => of_key.with_version(v),
+                (Some(_), Some(e)) => of_key.unversioned_with_etag(e),
+                (None, Some(e)) => of_key.with_etag(e),
+                (_, None) => &[],
+            });
     if found.is_empty() {
         Err(format!(
             "names key {:?} version {} ETag {}, which no upload has",
@@ -124,7 +135,7 @@ pub(super) fn candidates(uploads: &[Uploaded], named: &Named) -> Result<Vec<usiz
             quoted_or_null(&named.etag)
         ))
     } else {
-        Ok(found)
+        Ok(found.to_vec())
     }
 }
 

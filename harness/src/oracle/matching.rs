@@ -105,35 +105,37 @@ pub(super) fn count_violations(
 ) -> Vec<Violation> {
     let mut out = Vec::new();
     for (up, deliveries) in uploads.iter().zip(per_upload) {
+        let count = deliveries.len();
+        if count == 1 {
+            continue; // The usual case: nothing to name, so nothing to copy.
+        }
         let (index, key, version_id) = (up.index, up.key.clone(), up.version_id.clone());
         let etag = up.etag.clone();
-        let count = deliveries.len();
-        out.extend(match (channel, count) {
-            (_, 1) => None,
-            (Channel::Fifo, 0) => Some(Violation::MissingFifoMessage {
+        out.push(match (channel, count) {
+            (Channel::Fifo, 0) => Violation::MissingFifoMessage {
                 index,
                 key,
                 version_id,
-            }),
-            (Channel::Fifo, _) => Some(Violation::DuplicateFifoMessage {
+            },
+            (Channel::Fifo, _) => Violation::DuplicateFifoMessage {
                 index,
                 key,
                 version_id,
                 count,
-            }),
-            (Channel::Email, 0) => Some(Violation::MissingEmail {
+            },
+            (Channel::Email, 0) => Violation::MissingEmail {
                 index,
                 key,
                 version_id,
                 etag,
-            }),
-            (Channel::Email, _) => Some(Violation::DuplicateEmail {
+            },
+            (Channel::Email, _) => Violation::DuplicateEmail {
                 index,
                 key,
                 version_id,
                 etag,
                 count,
-            }),
+            },
         });
     }
     out

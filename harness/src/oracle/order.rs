@@ -7,7 +7,7 @@
 //! hex of varying length, compared after left-padding with zeros. LocalStack's sequencer is
 //! constant, so there the overwrite check is reported as skipped instead of failed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::fifo::Named;
 use super::{Expect, FifoReceived, Uploaded, Violation};
@@ -27,23 +27,15 @@ pub(super) fn group_order(
 ) -> (Vec<Violation>, Vec<String>) {
     let mut violations = Vec::new();
     let mut unnumbered = Vec::new();
-    let mut last: BTreeMap<String, (usize, u128)> = BTreeMap::new();
+    let mut last: HashMap<&str, (usize, u128)> = HashMap::new();
     let key = |d: usize| named[d].as_ref().ok().map(|n| n.key.clone());
     let index = |d: usize| owner[d].map(|u| uploads[u].index);
     for (d, message) in fifo.iter().enumerate() {
         let group = message
             .group_id
-            .clone()
-            .or_else(|| {
-                named[d]
-                    .as_ref()
-                    .ok()?
-                    .value
-                    .get("group_id")?
-                    .as_str()
-                    .map(str::to_owned)
-            })
-            .unwrap_or_else(|| "(none)".to_owned());
+            .as_deref()
+            .or_else(|| named[d].as_ref().ok()?.value.get("group_id")?.as_str())
+            .unwrap_or("(none)");
         let Some(seq) = message
             .sequence_number
             .as_deref()
@@ -56,7 +48,7 @@ pub(super) fn group_order(
             && seq <= earlier
         {
             violations.push(Violation::GroupOrderBroken {
-                group_id: group.clone(),
+                group_id: group.to_owned(),
                 earlier_position: e,
                 earlier_index: index(e),
                 earlier_key: key(e),
@@ -102,11 +94,15 @@ pub(super) fn overwrite_order(
     uploads: &[Uploaded],
     sequencers: &[Option<String>],
 ) -> (Vec<Violation>, Vec<String>) {
-    let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut of_key: HashMap<&str, Vec<usize>> = HashMap::new();
     for (u, up) in uploads.iter().enumerate() {
-        by_key.entry(up.key.as_str()).or_default().push(u);
+        of_key.entry(up.key.as_str()).or_default().push(u);
     }
-    by_key.retain(|_, versions| versions.len() > 1);
+    // Sorted by key, for a stable report; only the overwritten keys, so the sort stays small.
+    let by_key: BTreeMap<&str, Vec<usize>> = of_key
+        .into_iter()
+        .filter(|(_, versions)| versions.len() > 1)
+        .collect();
     if by_key.is_empty() {
         return (Vec::new(), Vec::new());
     }
