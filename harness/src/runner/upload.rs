@@ -1,17 +1,17 @@
 //! Uploads a planned workload with bounded concurrency and records what S3 answered.
 //!
 //! Uploads of one key run in plan order, one after another (so "overwrite order" means
-//! something); different keys run concurrently up to the workload's concurrency. Files at or above
+//! something); different keys run concurrently up to the workload's concurrency, on that many
+//! workers. Files at or above
 //! the multipart threshold go through CreateMultipartUpload/UploadPart/Complete, so the pipeline
 //! also sees `ObjectCreated:CompleteMultipartUpload` events.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use tokio::sync::Semaphore;
 
 use crate::deploy::describe_error;
 use crate::oracle::Uploaded;
@@ -19,6 +19,10 @@ use crate::workload::{PART_SIZE, PlannedUpload, content};
 
 /// Uploads every planned file to `bucket`; returns what S3 reported, in plan order, or the
 /// first failure (naming the key).
+///
+/// `concurrency` workers take one key's chain at a time from a shared queue, so memory holds
+/// that many uploads in flight, not one task per key: a 10,000-file run once spawned 10,000
+/// tasks up front and grew the harness by 120 MiB before the first byte was sent.
 pub async fn upload_all(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
@@ -26,23 +30,23 @@ pub async fn upload_all(
     concurrency: usize,
     epoch: Instant,
 ) -> Result<Vec<Uploaded>, String> {
-    // One chain per key, in plan order.
-    let mut chains: BTreeMap<&str, Vec<&PlannedUpload>> = BTreeMap::new();
-    for upload in plan {
-        chains.entry(upload.key.as_str()).or_default().push(upload);
-    }
-    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    let chains = Arc::new(Mutex::new(chains_by_key(plan)));
+    let workers = concurrency.max(1).min(plan.len().max(1));
     let mut tasks = tokio::task::JoinSet::new();
-    for chain in chains.into_values() {
-        let chain: Vec<PlannedUpload> = chain.into_iter().cloned().collect();
-        let (s3, bucket, permits) = (s3.clone(), bucket.to_owned(), permits.clone());
+    for _ in 0..workers {
+        let (s3, bucket, chains) = (s3.clone(), bucket.to_owned(), chains.clone());
         tasks.spawn(async move {
             let mut done = Vec::new();
-            for upload in chain {
-                let _permit = permits.acquire().await.map_err(|e| e.to_string())?;
-                done.push(upload_one(&s3, &bucket, &upload, epoch).await?);
+            loop {
+                // The lock is released before any upload starts.
+                let next = chains.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                let Some(chain) = next else {
+                    return Ok::<_, String>(done);
+                };
+                for upload in chain {
+                    done.push(upload_one(&s3, &bucket, &upload, epoch).await?);
+                }
             }
-            Ok::<_, String>(done)
         });
     }
     let mut uploaded = Vec::new();
@@ -51,6 +55,20 @@ pub async fn upload_all(
     }
     uploaded.sort_by_key(|u| u.index);
     Ok(uploaded)
+}
+
+/// One chain per key, each in plan order, the chains in the order of their first upload.
+fn chains_by_key(plan: &[PlannedUpload]) -> VecDeque<Vec<PlannedUpload>> {
+    let mut position: HashMap<&str, usize> = HashMap::new();
+    let mut chains: VecDeque<Vec<PlannedUpload>> = VecDeque::new();
+    for upload in plan {
+        let at = *position.entry(upload.key.as_str()).or_insert_with(|| {
+            chains.push_back(Vec::new());
+            chains.len() - 1
+        });
+        chains[at].push(upload.clone());
+    }
+    chains
 }
 
 async fn upload_one(
@@ -132,4 +150,39 @@ async fn upload_one(
         size: upload.size,
         at_ms: epoch.elapsed().as_millis() as u64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planned(index: usize, key: &str) -> PlannedUpload {
+        PlannedUpload {
+            index,
+            key: key.into(),
+            size: 1,
+            content_type: "text/plain".into(),
+            content_seed: index as u64,
+            multipart: false,
+            overwrites: None,
+            same_content_as: None,
+        }
+    }
+
+    #[test]
+    fn each_key_is_one_chain_in_plan_order_and_chains_follow_first_uploads() {
+        let plan = [
+            planned(0, "a"),
+            planned(1, "b"),
+            planned(2, "a"),
+            planned(3, "c"),
+            planned(4, "b"),
+            planned(5, "a"),
+        ];
+        let chains: Vec<Vec<usize>> = chains_by_key(&plan)
+            .into_iter()
+            .map(|chain| chain.into_iter().map(|u| u.index).collect())
+            .collect();
+        assert_eq!(chains, [vec![0, 2, 5], vec![1, 4], vec![3]]);
+    }
 }
