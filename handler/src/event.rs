@@ -1,12 +1,18 @@
 //! Classifying an invocation payload and extracting what the handler needs from each record.
 //!
-//! The payload is read as plain JSON first because S3 also sends an `s3:TestEvent`, which is not
-//! an S3Event shape. Fields are then read by path so that a malformed event is reported with the
-//! exact path that is missing or wrong instead of a generic deserialization failure or a panic.
+//! A malformed event is reported with the exact path that is missing or wrong instead of a
+//! generic deserialization failure or a panic, and S3 also sends an `s3:TestEvent`, which is not
+//! an S3Event shape: so the general way reads the payload as a plain JSON `Value`, by path
+//! ([`classify`]). Building that `Value` costs more than everything else the handler does per
+//! record, though, so [`read`] first tries the common case straight from the JSON text
+//! (`fast`), and falls back to the `Value` only when that fails. Both feed the same record
+//! checks, so they agree.
 
 use crate::key::decode_key;
 use serde_json::Value;
 use thiserror::Error;
+
+mod fast;
 
 /// What the payload turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +63,10 @@ pub enum EventError {
          `Records`, or an s3:TestEvent)"
     )]
     NotAnObject { found: &'static str },
+    /// Only for text the runtime accepts but `serde_json::Value` does not (a lone surrogate
+    /// escape, nesting deeper than 128, a number beyond `f64`).
+    #[error("the event payload cannot be parsed as JSON: {error}")]
+    Unparsable { error: String },
     #[error(
         "the event payload is neither an S3 event notification (no `Records` array) nor an \
          s3:TestEvent (no `\"Event\": \"s3:TestEvent\"`); its top-level keys are [{keys}]"
@@ -78,6 +88,19 @@ pub enum EventError {
     },
 }
 
+/// Classifies a payload given as JSON text: the same outcome as [`classify`] on its `Value`.
+pub fn read(text: &str) -> Result<Notification, EventError> {
+    if let Some(records) = fast::records(text) {
+        return Ok(each(&records, read_record));
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(payload) => classify(&payload),
+        Err(error) => Err(EventError::Unparsable {
+            error: error.to_string(),
+        }),
+    }
+}
+
 /// Classifies a payload. Only a payload that is neither a notification nor a TestEvent (or whose
 /// `Records` is not an array) is an error here; per-record problems are inside `Records`.
 pub fn classify(payload: &Value) -> Result<Notification, EventError> {
@@ -94,13 +117,7 @@ pub fn classify(payload: &Value) -> Result<Notification, EventError> {
                 expected: "an array",
             });
         };
-        return Ok(Notification::Records(
-            records
-                .iter()
-                .enumerate()
-                .map(|(index, record)| parse_record(index, record))
-                .collect(),
-        ));
+        return Ok(each(records, parse_record));
     }
     if object.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
         return Ok(Notification::TestEvent {
@@ -116,8 +133,21 @@ pub fn classify(payload: &Value) -> Result<Notification, EventError> {
     })
 }
 
+/// The records, each read on its own: one that cannot be read does not hide the others.
+fn each<T>(
+    records: &[T],
+    read: impl Fn(usize, &T) -> Result<ObjectEvent, EventError>,
+) -> Notification {
+    Notification::Records(
+        records
+            .iter()
+            .enumerate()
+            .map(|(index, record)| read(index, record))
+            .collect(),
+    )
+}
+
 fn parse_record(index: usize, record: &Value) -> Result<ObjectEvent, EventError> {
-    let at = Reader { index, record };
     if !record.is_object() {
         return Err(EventError::WrongType {
             path: format!("Records[{index}]"),
@@ -125,64 +155,127 @@ fn parse_record(index: usize, record: &Value) -> Result<ObjectEvent, EventError>
             expected: "an object",
         });
     }
-    let source = at.required_str(&["eventSource"])?;
+    read_record(index, &Reader { index, record })
+}
+
+/// A string field of a record, by the path that names it in errors.
+#[derive(Debug, Clone, Copy)]
+enum Text {
+    Source,
+    Bucket,
+    Key,
+    ETag,
+    VersionId,
+    Sequencer,
+    EventName,
+    EventTime,
+    Region,
+}
+
+impl Text {
+    fn path(self) -> &'static [&'static str] {
+        match self {
+            Text::Source => &["eventSource"],
+            Text::Bucket => &["s3", "bucket", "name"],
+            Text::Key => &["s3", "object", "key"],
+            Text::ETag => &["s3", "object", "eTag"],
+            Text::VersionId => &["s3", "object", "versionId"],
+            Text::Sequencer => &["s3", "object", "sequencer"],
+            Text::EventName => &["eventName"],
+            Text::EventTime => &["eventTime"],
+            Text::Region => &["awsRegion"],
+        }
+    }
+}
+
+/// The path of the object size.
+const SIZE: &[&str] = &["s3", "object", "size"];
+
+/// Where a record's fields are read from: a `Value` by path, or the typed fast path.
+trait Fields<'a> {
+    /// The string; `None` if it (or a parent) is absent or null, an error if it or a parent has
+    /// another type.
+    fn text(&self, field: Text) -> Result<Option<&'a str>, EventError>;
+    /// The object size, likewise.
+    fn size(&self) -> Result<Option<u64>, EventError>;
+}
+
+/// Reads and checks one record's fields, in a fixed order: the first problem is the one reported.
+fn read_record<'a>(index: usize, at: &impl Fields<'a>) -> Result<ObjectEvent, EventError> {
+    let required = |field: Text| {
+        at.text(field)?.ok_or_else(|| EventError::Missing {
+            path: path(index, field.path()),
+        })
+    };
+    let invalid = |field: Text, value: &str, problem: &str| EventError::Invalid {
+        path: path(index, field.path()),
+        value: format!("{value:?}"),
+        problem: problem.to_owned(),
+    };
+    let source = required(Text::Source)?;
     if source != "aws:s3" {
-        return Err(at.invalid(
-            &["eventSource"],
+        return Err(invalid(
+            Text::Source,
             source,
             "expected `aws:s3`; this function takes S3 notifications delivered directly to Lambda",
         ));
     }
-    let bucket = at.required_str(&["s3", "bucket", "name"])?;
+    let bucket = required(Text::Bucket)?;
     if bucket.is_empty() {
-        return Err(at.invalid(
-            &["s3", "bucket", "name"],
-            bucket,
-            "a bucket name is not empty",
-        ));
+        return Err(invalid(Text::Bucket, bucket, "a bucket name is not empty"));
     }
-    let raw_key = at.required_str(&["s3", "object", "key"])?;
-    let key = decode_key(raw_key)
-        .map_err(|e| at.invalid(&["s3", "object", "key"], raw_key, &e.to_string()))?;
+    let raw_key = required(Text::Key)?;
+    let key = decode_key(raw_key).map_err(|e| invalid(Text::Key, raw_key, &e.to_string()))?;
     if key.is_empty() {
-        return Err(at.invalid(
-            &["s3", "object", "key"],
-            raw_key,
-            "an object key is not empty",
-        ));
+        return Err(invalid(Text::Key, raw_key, "an object key is not empty"));
     }
     Ok(ObjectEvent {
         index,
         bucket: bucket.to_owned(),
         key,
         raw_key: raw_key.to_owned(),
-        size: at.optional_u64(&["s3", "object", "size"])?,
-        etag: at
-            .optional_str(&["s3", "object", "eTag"])?
-            .map(|e| e.trim_matches('"').to_owned()),
-        version_id: at
-            .optional_str(&["s3", "object", "versionId"])?
-            .map(str::to_owned),
-        sequencer: at
-            .optional_str(&["s3", "object", "sequencer"])?
-            .map(str::to_owned),
-        event_name: at.required_str(&["eventName"])?.to_owned(),
-        event_time: at.required_str(&["eventTime"])?.to_owned(),
-        region: at.required_str(&["awsRegion"])?.to_owned(),
+        size: at.size()?,
+        etag: at.text(Text::ETag)?.map(|e| e.trim_matches('"').to_owned()),
+        version_id: at.text(Text::VersionId)?.map(str::to_owned),
+        sequencer: at.text(Text::Sequencer)?.map(str::to_owned),
+        event_name: required(Text::EventName)?.to_owned(),
+        event_time: required(Text::EventTime)?.to_owned(),
+        region: required(Text::Region)?.to_owned(),
     })
 }
 
-/// Reads fields of one record by path, producing errors that name the full path.
+fn path(index: usize, path: &[&str]) -> String {
+    format!("Records[{index}].{}", path.join("."))
+}
+
+/// Reads fields of one record from a `Value` by path, producing errors that name the full path.
 struct Reader<'a> {
     index: usize,
     record: &'a Value,
 }
 
-impl<'a> Reader<'a> {
-    fn path(&self, path: &[&str]) -> String {
-        format!("Records[{}].{}", self.index, path.join("."))
+impl<'a> Fields<'a> for Reader<'a> {
+    fn text(&self, field: Text) -> Result<Option<&'a str>, EventError> {
+        let path = field.path();
+        match self.get(path)? {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(self.wrong_type(path, other, "a string")),
+        }
     }
 
+    fn size(&self) -> Result<Option<u64>, EventError> {
+        match self.get(SIZE)? {
+            None => Ok(None),
+            Some(value) => value
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| self.wrong_type(SIZE, value, "a non-negative integer")),
+        }
+    }
+}
+
+impl<'a> Reader<'a> {
     /// The value at `path`; `None` if it (or a parent) is absent or null.
     fn get(&self, path: &[&str]) -> Result<Option<&'a Value>, EventError> {
         let mut current = self.record;
@@ -192,55 +285,17 @@ impl<'a> Reader<'a> {
                     None | Some(Value::Null) => return Ok(None),
                     Some(next) => current = next,
                 },
-                other => {
-                    return Err(EventError::WrongType {
-                        path: self.path(&path[..depth]),
-                        found: type_name(other),
-                        expected: "an object",
-                    });
-                }
+                other => return Err(self.wrong_type(&path[..depth], other, "an object")),
             }
         }
         Ok(Some(current))
     }
 
-    fn optional_str(&self, path: &[&str]) -> Result<Option<&'a str>, EventError> {
-        match self.get(path)? {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(other) => Err(EventError::WrongType {
-                path: self.path(path),
-                found: type_name(other),
-                expected: "a string",
-            }),
-        }
-    }
-
-    fn required_str(&self, path: &[&str]) -> Result<&'a str, EventError> {
-        self.optional_str(path)?.ok_or_else(|| EventError::Missing {
-            path: self.path(path),
-        })
-    }
-
-    fn optional_u64(&self, path: &[&str]) -> Result<Option<u64>, EventError> {
-        match self.get(path)? {
-            None => Ok(None),
-            Some(value) => value
-                .as_u64()
-                .map(Some)
-                .ok_or_else(|| EventError::WrongType {
-                    path: self.path(path),
-                    found: type_name(value),
-                    expected: "a non-negative integer",
-                }),
-        }
-    }
-
-    fn invalid(&self, path: &[&str], value: &str, problem: &str) -> EventError {
-        EventError::Invalid {
-            path: self.path(path),
-            value: format!("{value:?}"),
-            problem: problem.to_owned(),
+    fn wrong_type(&self, at: &[&str], found: &Value, expected: &'static str) -> EventError {
+        EventError::WrongType {
+            path: path(self.index, at),
+            found: type_name(found),
+            expected,
         }
     }
 }

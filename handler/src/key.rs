@@ -14,26 +14,24 @@ pub struct KeyDecodeError;
 /// Decodes an event key: `+` becomes a space, `%XX` becomes the byte `0xXX`, and the bytes must
 /// form UTF-8. A `%` not followed by two hex digits is kept literally (AWS never sends one).
 pub fn decode_key(raw: &str) -> Result<String, KeyDecodeError> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => match (
-                bytes.get(i + 1).copied().and_then(hex_value),
-                bytes.get(i + 2).copied().and_then(hex_value),
-            ) {
-                (Some(high), Some(low)) => {
-                    out.push(high << 4 | low);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
+    let mut rest = raw.as_bytes();
+    let mut out = Vec::with_capacity(rest.len());
+    // Runs without `+` or `%` are copied whole; only those two bytes need looking at.
+    while let Some(at) = rest.iter().position(|&b| b == b'+' || b == b'%') {
+        out.extend_from_slice(&rest[..at]);
+        rest = &rest[at..];
+        let (byte, used) = match rest {
+            [b'+', ..] => (b' ', 1),
+            [b'%', high, low, ..] => match (hex_value(*high), hex_value(*low)) {
+                (Some(high), Some(low)) => (high << 4 | low, 3),
+                _ => (b'%', 1),
             },
-            other => out.push(other),
-        }
-        i += 1;
+            _ => (b'%', 1),
+        };
+        out.push(byte);
+        rest = &rest[used..];
     }
+    out.extend_from_slice(rest);
     String::from_utf8(out).map_err(|_| KeyDecodeError)
 }
 

@@ -4,7 +4,7 @@
 use handler::aws::{S3Metadata, SnsPublisher};
 use handler::{Config, Processor};
 use lambda_runtime::{LambdaEvent, service_fn};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use std::process::ExitCode;
 use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
@@ -56,9 +56,11 @@ async fn main() -> ExitCode {
         SnsPublisher::new(sns),
     ));
 
-    let run = lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+    // The payload arrives as JSON text (checked to be JSON by the runtime, not parsed into a
+    // `Value`): the handler reads the fields it needs straight from it (`event::read`).
+    let run = lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let processor = Arc::clone(&processor);
-        async move { processor.handle(event.payload).await }
+        async move { processor.handle_json(event.payload.get()).await }
     }))
     .await;
     match run {

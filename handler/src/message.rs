@@ -7,6 +7,7 @@
 use crate::event::ObjectEvent;
 use crate::verdict::{ExpectedKey, HeadMetadata, Verdict};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// Longest Subject SNS accepts.
@@ -34,62 +35,95 @@ pub fn subject(verdict: Verdict, bucket: &str, key: &str) -> String {
     };
     let target = ascii_line(&format!("{bucket}/{key}"));
     let room = SUBJECT_MAX_LEN - lead.len();
-    let target = if target.len() <= room {
-        target
+    let mut subject = String::with_capacity(SUBJECT_MAX_LEN);
+    subject.push_str(lead);
+    if target.len() <= room {
+        subject.push_str(&target);
     } else {
         // Keep the start (bucket) and more of the end (file name); the text is ASCII now.
         let keep = room - 3;
         let tail = keep * 2 / 3;
         let head = keep - tail;
-        format!("{}...{}", &target[..head], &target[target.len() - tail..])
-    };
-    format!("{lead}{target}").trim_end().to_owned()
+        subject.push_str(&target[..head]);
+        subject.push_str("...");
+        subject.push_str(&target[target.len() - tail..]);
+    }
+    subject.truncate(subject.trim_end().len());
+    subject
 }
 
 /// Transliterates to ASCII (unknown characters become `?`), turns whitespace and control
 /// characters into single spaces, and trims.
 fn ascii_line(text: &str) -> String {
-    let spaced: String = text
-        .chars()
-        .map(|c| {
-            if c.is_control() || c.is_whitespace() {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect();
-    let ascii = deunicode::deunicode_with_tofu(&spaced, "?");
+    // ASCII needs no transliteration, and its whitespace and control characters are exactly the
+    // bytes the loop below turns into spaces.
+    let ascii = if text.is_ascii() {
+        Cow::Borrowed(text)
+    } else {
+        let spaced: String = text
+            .chars()
+            .map(|c| {
+                if c.is_control() || c.is_whitespace() {
+                    ' '
+                } else {
+                    c
+                }
+            })
+            .collect();
+        Cow::Owned(deunicode::deunicode_with_tofu(&spaced, "?"))
+    };
     let mut out = String::with_capacity(ascii.len());
     for byte in ascii.bytes() {
-        let c = if (0x21..=0x7e).contains(&byte) {
-            char::from(byte)
-        } else {
-            ' '
-        };
-        if c != ' ' || !out.ends_with(' ') {
-            out.push(c);
+        if (0x21..=0x7e).contains(&byte) {
+            out.push(char::from(byte));
+        } else if !out.is_empty() && !out.ends_with(' ') {
+            out.push(' ');
         }
     }
-    out.trim().to_owned()
+    out.truncate(out.trim_end().len());
+    out
 }
 
-/// Replaces control characters (including line breaks) with visible escapes, so a key cannot
-/// forge extra lines in the email body.
-fn visible(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+/// Appends `text` with control characters (including line breaks) replaced by visible escapes,
+/// so a key cannot forge extra lines in the email body.
+fn push_visible(out: &mut String, text: &str) {
+    let mut done = 0;
+    for (at, control) in text.match_indices(char::is_control) {
+        out.push_str(&text[done..at]);
+        out.extend(control.chars().flat_map(char::escape_default));
+        done = at + control.len();
+    }
+    out.push_str(&text[done..]);
 }
 
 fn or_none(value: Option<&str>) -> &str {
     value.unwrap_or("(none)")
+}
+
+/// Where the values start in the email body: labels are padded to this many characters.
+const LABEL_WIDTH: usize = 18;
+
+/// Appends a body line's label, padded to [`LABEL_WIDTH`].
+fn push_label(text: &mut String, label: &str) {
+    text.push_str(label);
+    text.extend(std::iter::repeat_n(
+        ' ',
+        LABEL_WIDTH.saturating_sub(label.len()),
+    ));
+}
+
+/// Appends a body line: the label, `value`, a line break.
+fn push_line(text: &mut String, label: &str, value: &str) {
+    push_label(text, label);
+    text.push_str(value);
+    text.push('\n');
+}
+
+/// Appends a body line whose value comes from the event, with control characters made visible.
+fn push_visible_line(text: &mut String, label: &str, value: &str) {
+    push_label(text, label);
+    push_visible(text, value);
+    text.push('\n');
 }
 
 /// The plain-text email body.
@@ -108,40 +142,41 @@ pub fn body(
             "SECURITY ALERT: a new object is encrypted with SSE-KMS, but NOT with the expected KMS key."
         }
     };
-    let size = match event.size.or(meta.content_length) {
-        Some(bytes) => format!("{bytes} bytes"),
-        None => "(unknown)".to_owned(),
-    };
     let bucket_key = match meta.bucket_key_enabled {
         Some(true) => "enabled",
         Some(false) => "disabled",
         None => "(not reported)",
     };
-    let mut text = String::new();
-    let _ = writeln!(text, "{headline}\n");
-    let mut line = |label: &str, value: &str| {
-        let _ = writeln!(text, "{label:<18}{value}");
-    };
-    line("Bucket:", &visible(&event.bucket));
-    line("Key:", &visible(&event.key));
-    line("Size:", &size);
-    line(
-        "ETag:",
-        or_none(event.etag.as_deref().or(meta.etag.as_deref())),
+    // Room for the labels, the headline and the usual values; the key can be long.
+    let mut text = String::with_capacity(1024 + event.bucket.len() + event.key.len());
+    text.push_str(headline);
+    text.push_str("\n\n");
+    push_visible_line(&mut text, "Bucket:", &event.bucket);
+    push_visible_line(&mut text, "Key:", &event.key);
+    push_label(&mut text, "Size:");
+    match event.size.or(meta.content_length) {
+        Some(bytes) => {
+            let _ = writeln!(text, "{bytes} bytes");
+        }
+        None => text.push_str("(unknown)\n"),
+    }
+    let etag = event.etag.as_deref().or(meta.etag.as_deref());
+    push_line(&mut text, "ETag:", or_none(etag));
+    push_line(
+        &mut text,
+        "Version ID:",
+        or_none(event.version_id.as_deref()),
     );
-    line("Version ID:", or_none(event.version_id.as_deref()));
-    line("Encryption:", verdict.as_str());
-    line(
-        "  Algorithm:",
-        or_none(meta.server_side_encryption.as_deref()),
-    );
-    line("  KMS key:", or_none(meta.kms_key_id.as_deref()));
-    line("  Expected key:", expected.as_str());
-    line("  Bucket key:", bucket_key);
-    line("Event:", &visible(&event.event_name));
-    line("Event time:", &visible(&event.event_time));
-    line("Region:", &visible(&event.region));
-    line("Sequencer:", or_none(event.sequencer.as_deref()));
+    push_line(&mut text, "Encryption:", verdict.as_str());
+    let algorithm = meta.server_side_encryption.as_deref();
+    push_line(&mut text, "  Algorithm:", or_none(algorithm));
+    push_line(&mut text, "  KMS key:", or_none(meta.kms_key_id.as_deref()));
+    push_line(&mut text, "  Expected key:", expected.as_str());
+    push_line(&mut text, "  Bucket key:", bucket_key);
+    push_visible_line(&mut text, "Event:", &event.event_name);
+    push_visible_line(&mut text, "Event time:", &event.event_time);
+    push_visible_line(&mut text, "Region:", &event.region);
+    push_line(&mut text, "Sequencer:", or_none(event.sequencer.as_deref()));
     text
 }
 

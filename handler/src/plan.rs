@@ -36,20 +36,13 @@ pub struct FifoDraft {
 }
 
 impl FifoDraft {
-    pub fn group_id(&self) -> &str {
-        &self.message.group_id
-    }
-
-    pub fn dedup_id(&self) -> &str {
-        &self.message.dedup_id
-    }
-
-    /// The publish, with `email_message_id` filled in.
-    pub fn finish(&self, email_message_id: &str) -> FifoPublish {
-        let mut message = self.message.clone();
+    /// The publish, with `email_message_id` filled in. Consumes the draft, whose strings move
+    /// into the publish.
+    pub fn finish(self, email_message_id: &str) -> FifoPublish {
+        let mut message = self.message;
         message.email_message_id = email_message_id.to_owned();
         FifoPublish {
-            topic_arn: self.topic_arn.clone(),
+            topic_arn: self.topic_arn,
             // A struct of strings, numbers, booleans and options always serializes.
             message: serde_json::to_string(&message).expect("FifoMessage serializes to JSON"),
             group_id: message.group_id,

@@ -6,7 +6,7 @@
 
 use crate::config::Config;
 use crate::error::{HandlerError, RecordError, RecordFailure};
-use crate::event::{Notification, ObjectEvent, classify};
+use crate::event::{self, EventError, Notification, ObjectEvent, classify};
 use crate::plan::plan;
 use crate::ports::{HeadError, ObjectMetadata, PublishError, Publisher};
 use crate::verdict::Verdict;
@@ -91,9 +91,22 @@ impl<M: ObjectMetadata, P: Publisher> Processor<M, P> {
         &self.config
     }
 
-    /// Handles one invocation payload.
+    /// Handles one invocation payload given as JSON text, as `main` receives it from the runtime.
+    pub async fn handle_json(&self, payload: &str) -> Result<Summary, HandlerError> {
+        self.run(event::read(payload)).await
+    }
+
+    /// Handles one invocation payload already parsed into a `Value` (same outcome as
+    /// [`Processor::handle_json`] on its text).
     pub async fn handle(&self, payload: Value) -> Result<Summary, HandlerError> {
-        let records = match classify(&payload) {
+        self.run(classify(&payload)).await
+    }
+
+    async fn run(
+        &self,
+        notification: Result<Notification, EventError>,
+    ) -> Result<Summary, HandlerError> {
+        let records = match notification {
             Ok(Notification::TestEvent { bucket }) => {
                 info!(bucket = bucket.as_deref(), "ignored s3:TestEvent");
                 return Ok(Summary {
@@ -162,9 +175,10 @@ impl<M: ObjectMetadata, P: Publisher> Processor<M, P> {
             .publish_email(&plan.email)
             .await
             .map_err(RecordError::Email)?;
+        let publish = plan.fifo.finish(&email.message_id);
         let fifo = self
             .publisher
-            .publish_fifo(&plan.fifo.finish(&email.message_id))
+            .publish_fifo(&publish)
             .await
             .map_err(|error| RecordError::Fifo {
                 email_message_id: email.message_id.clone(),
@@ -179,8 +193,8 @@ impl<M: ObjectMetadata, P: Publisher> Processor<M, P> {
             email_message_id: email.message_id,
             fifo_message_id: fifo.message_id,
             fifo_sequence_number: fifo.sequence_number,
-            group_id: plan.fifo.group_id().to_owned(),
-            dedup_id: plan.fifo.dedup_id().to_owned(),
+            group_id: publish.group_id,
+            dedup_id: publish.dedup_id,
         };
         log_processed(&done);
         Ok(Outcome::Processed(done))
