@@ -10,6 +10,8 @@ pub mod check;
 pub mod cli;
 pub mod deploy;
 pub mod docker;
+#[cfg(test)]
+mod fake_http;
 pub mod html;
 pub mod localstack;
 pub mod mailbox;

@@ -102,6 +102,40 @@ async fn read_processed(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fake_http::fake_localstack_with;
+
+    /// A CloudWatch Logs client for a fake endpoint answering every call with `answer`.
+    async fn logs(answer: (&'static str, String)) -> aws_sdk_cloudwatchlogs::Client {
+        let (endpoint, _) = fake_localstack_with(move |_| answer.clone());
+        let sdk = crate::target::localstack_sdk_config(&endpoint, "us-east-1").await;
+        aws_sdk_cloudwatchlogs::Client::new(&sdk)
+    }
+
+    #[tokio::test]
+    async fn the_wait_ends_when_every_key_was_logged_and_names_the_missing_ones_at_the_deadline() {
+        let events = serde_json::json!({"events": [
+            {"message": r#"{"message":"record processed","key":"a"}"#, "timestamp": 1}
+        ]});
+        let logs = logs(("200 OK", events.to_string())).await;
+        let keys = |k: &[&str]| k.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>();
+        wait_processed(&logs, "/aws/lambda/f", &keys(&["a"]), Duration::ZERO)
+            .await
+            .unwrap();
+        let err = wait_processed(&logs, "/aws/lambda/f", &keys(&["a", "b"]), Duration::ZERO)
+            .await
+            .unwrap_err();
+        assert!(err.contains("1 of 2") && err.contains("\"b\""), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_log_group_not_made_yet_is_nothing_processed_yet() {
+        let missing = r#"{"__type":"ResourceNotFoundException","message":"no group"}"#;
+        let logs = logs(("400 Bad Request", missing.to_owned())).await;
+        let err = wait_processed(&logs, "/aws/lambda/f", &["a".to_owned()], Duration::ZERO)
+            .await
+            .unwrap_err();
+        assert!(err.contains("did not log 1 of 1"), "{err}");
+    }
 
     #[test]
     fn only_processed_records_count_by_their_key() {

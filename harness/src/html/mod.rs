@@ -59,7 +59,7 @@ pub fn render_runs(runs: &[RunReport]) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     let summary = format!(
-        "<p>{} scenario run(s), 0 benchmark curve(s), {} plot(s); seed(s): {}</p>\n",
+        "<p>{} scenario run(s), {} plot(s); seed(s): {}</p>\n",
         runs.len(),
         plot_count(&body),
         if seeds.is_empty() { "none" } else { &seeds },

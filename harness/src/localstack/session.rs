@@ -63,11 +63,6 @@ impl SessionWatch {
         })
     }
 
-    /// The session noted at the start.
-    pub fn session(&self) -> &str {
-        &self.session
-    }
-
     /// `Ok` while the same LocalStack process answers.
     pub async fn check(&self) -> Result<(), WatchError> {
         let now = session_id(&self.client, &self.endpoint).await?;
