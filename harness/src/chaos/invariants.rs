@@ -85,17 +85,13 @@ pub fn account(judgement: &mut Judgement, uploads: &[Uploaded], excused: &Excuse
             .map_or(0, |o| o.emails);
         if got < *wanted && got == 1 {
             // One email where more deliveries were made: the redelivery did not run the handler.
-            let key = uploads
-                .iter()
-                .find(|u| u.index == *index)
-                .map(|u| u.key.clone());
-            judgement.violations.push(Violation::SchemaMismatch {
+            let upload = uploads.iter().find(|u| u.index == *index);
+            judgement.violations.push(Violation::RedeliveryNotMailed {
                 index: *index,
-                key: key.unwrap_or_default(),
-                version_id: None,
-                field: "email.count".into(),
-                expected: wanted.to_string(),
-                found: got.to_string(),
+                key: upload.map(|u| u.key.clone()).unwrap_or_default(),
+                version_id: upload.and_then(|u| u.version_id.clone()),
+                deliveries: *wanted,
+                emails: got,
             });
         }
     }
@@ -177,7 +173,21 @@ mod tests {
             ..Excused::default()
         };
         account(&mut j, &[], &excused);
-        assert_eq!(j.violations.len(), 1);
+        assert_eq!(
+            j.violations,
+            vec![Violation::RedeliveryNotMailed {
+                index: 0,
+                key: String::new(),
+                version_id: None,
+                deliveries: 2,
+                emails: 1,
+            }]
+        );
+        assert!(
+            j.violations[0]
+                .to_string()
+                .contains("1 email alert(s) for 2 deliveries")
+        );
         assert!(!j.objects[0].ok);
     }
 

@@ -42,6 +42,16 @@ pub enum Violation {
         etag: String,
         count: usize,
     },
+    /// A chaos run delivered this version's S3 event `deliveries` times on purpose, but only
+    /// `emails` alerts came: the redelivered event did not run the handler. (The oracle alone
+    /// never reports this; the chaos accounting does, since it knows how often each event went.)
+    RedeliveryNotMailed {
+        index: usize,
+        key: String,
+        version_id: Option<String>,
+        deliveries: usize,
+        emails: usize,
+    },
     /// A delivery for this object does not match it or the schema. `field` is a JSON path of
     /// the FIFO message (`encryption.verdict`) or `email.<label>` for a line of the email
     /// (`email.subject` for its Subject); `expected` and `found` are JSON renderings of values
@@ -111,6 +121,7 @@ impl Violation {
             | Self::DuplicateFifoMessage { index, .. }
             | Self::MissingEmail { index, .. }
             | Self::DuplicateEmail { index, .. }
+            | Self::RedeliveryNotMailed { index, .. }
             | Self::SchemaMismatch { index, .. } => vec![*index],
             Self::GroupOrderBroken {
                 earlier_index,
@@ -203,6 +214,19 @@ impl fmt::Display for Violation {
                 f,
                 "object #{index} {key:?} (version {}, ETag {etag:?}): {count} email alerts, \
                  expected exactly 1",
+                quoted_or_null(version_id)
+            ),
+            Self::RedeliveryNotMailed {
+                index,
+                key,
+                version_id,
+                deliveries,
+                emails,
+            } => write!(
+                f,
+                "object #{index} {key:?} (version {}): {emails} email alert(s) for {deliveries} \
+                 deliveries of its S3 event, expected one per delivery (a redelivered event did \
+                 not run the handler)",
                 quoted_or_null(version_id)
             ),
             Self::SchemaMismatch {
