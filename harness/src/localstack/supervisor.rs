@@ -68,7 +68,20 @@ impl EmbeddedLocalStack {
         progress: &mut (dyn std::io::Write + Send),
     ) -> Result<(), SupervisorError> {
         let old_pid = self.info.pid;
-        self.stop_inner()?;
+        // Stopping waits out the grace period; keep it off the async workers.
+        let (info, child) = (self.info.clone(), self.child.take());
+        let outcome = tokio::task::spawn_blocking(move || stop_instance(&info, child))
+            .await
+            .map_err(|e| SupervisorError::Io {
+                what: "stop LocalStack before the restart",
+                path: self.info.dir.clone(),
+                source: std::io::Error::other(e),
+            })?;
+        if !outcome.survivors.is_empty() {
+            return Err(SupervisorError::Survivors(
+                outcome.survivors.into_iter().collect(),
+            ));
+        }
         let log = self.info.log.clone();
         let mut log_file = fs::OpenOptions::new()
             .append(true)
