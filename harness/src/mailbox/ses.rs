@@ -7,8 +7,10 @@
 //!
 //! A mailbox made `consuming` an address deletes that address's mails from LocalStack once read
 //! (`DELETE /_aws/ses?id=`), so each poll lists only what is new and a long run's polls stay
-//! small, while other runs' mails on a shared LocalStack are left alone. A 5xx is retried a few
-//! times: LocalStack's listing races with SES adding mails ("dictionary changed size during
+//! small, while other runs' mails on a shared LocalStack are left alone. Deletes go out a few at a
+//! time; one that fails is tried again on the next poll and never costs a mail (the mail was
+//! returned already, and `seen` keeps it from being returned twice). A listing's 5xx is retried a
+//! few times: LocalStack's listing races with SES adding mails ("dictionary changed size during
 //! iteration", HTTP 500) when many arrive at once.
 
 use std::collections::HashSet;
@@ -26,7 +28,12 @@ pub struct LocalStackSes {
     seen: HashSet<String>,
     /// Mails to this address are deleted from LocalStack once read.
     consumed: Option<String>,
+    /// Ids of read mails to the consumed address not deleted yet.
+    to_delete: Vec<String>,
 }
+
+/// How many deletes are in flight at once.
+const DELETES_IN_FLIGHT: usize = 8;
 
 /// How often a listing answered with a server error is tried in all.
 const ATTEMPTS: u32 = 4;
@@ -39,6 +46,7 @@ impl LocalStackSes {
             client: reqwest::Client::new(),
             seen: HashSet::new(),
             consumed: None,
+            to_delete: Vec::new(),
         }
     }
 
@@ -67,34 +75,36 @@ impl LocalStackSes {
         }
     }
 
-    /// Deletes the read mails addressed to the consumed address (none without one).
-    async fn consume(&self, mails: &[(String, MailReceived)]) -> Result<(), String> {
-        let Some(address) = &self.consumed else {
-            return Ok(());
-        };
-        for (id, mail) in mails.iter().filter(|(_, m)| m.to.contains(address)) {
-            let query = form_urlencoded::Serializer::new(String::new())
-                .append_pair("id", id)
-                .finish();
-            let response = self
-                .client
-                .delete(format!("{}?{query}", self.url))
-                .send()
-                .await
-                .map_err(|e| format!("DELETE {}?id={id}: {e}", self.url))?;
-            // Gone already (e.g. cleared) is as good as deleted.
-            if !response.status().is_success()
-                && response.status() != reqwest::StatusCode::NOT_FOUND
-            {
-                return Err(format!(
-                    "DELETE {}?id={id} (mail {:?}) answered HTTP {}",
-                    self.url,
-                    mail.subject,
-                    response.status()
-                ));
+    /// Deletes the read mails waiting for it, [`DELETES_IN_FLIGHT`] at a time; those whose
+    /// delete failed stay waiting for the next poll.
+    async fn consume(&mut self) {
+        let mut failed = Vec::new();
+        while !self.to_delete.is_empty() {
+            let batch: Vec<String> = self
+                .to_delete
+                .drain(..self.to_delete.len().min(DELETES_IN_FLIGHT))
+                .collect();
+            let mut deletes = tokio::task::JoinSet::new();
+            for id in batch {
+                let query = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("id", &id)
+                    .finish();
+                let request = self.client.delete(format!("{}?{query}", self.url));
+                deletes.spawn(async move {
+                    // Gone already (e.g. cleared) is as good as deleted.
+                    let deleted = request.send().await.is_ok_and(|r| {
+                        r.status().is_success() || r.status() == reqwest::StatusCode::NOT_FOUND
+                    });
+                    (id, deleted)
+                });
+            }
+            while let Some(joined) = deletes.join_next().await {
+                if let Ok((id, false)) = joined {
+                    failed.push(id);
+                }
             }
         }
-        Ok(())
+        self.to_delete = failed;
     }
 }
 
@@ -119,7 +129,11 @@ impl Mailbox for LocalStackSes {
             .map_err(|e| format!("{}: not JSON: {e}", self.url))?;
         let at_ms = epoch.elapsed().as_millis() as u64;
         let mails = new_mails(&doc, &mut self.seen, at_ms);
-        self.consume(&mails).await?;
+        if let Some(address) = &self.consumed {
+            let ours = mails.iter().filter(|(_, m)| m.to.contains(address));
+            self.to_delete.extend(ours.map(|(id, _)| id.clone()));
+            self.consume().await;
+        }
         Ok(mails.into_iter().map(|(_, mail)| mail).collect())
     }
 }
@@ -237,6 +251,44 @@ mod tests {
         assert_eq!(requests.iter().filter(|r| r.starts_with("GET")).count(), 2);
         assert_eq!(deletes.len(), 1, "{requests:?}");
         assert!(deletes[0].contains("id=ours"), "{requests:?}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_delete_keeps_the_mail_and_is_tried_again_on_the_next_poll() {
+        let deletes = std::sync::atomic::AtomicU32::new(0);
+        let (endpoint, requests) = fake_localstack_with(move |line| {
+            if line.starts_with("DELETE") {
+                return match deletes.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                    0 => ("500 Internal Server Error", String::new()),
+                    _ => ("204 No Content", String::new()),
+                };
+            }
+            let doc = serde_json::json!({"messages": [
+                {"Id": "m1", "Destination": {"ToAddresses": ["run@example.com"]},
+                 "Subject": "S", "Body": {"text_part": "a"}}
+            ]});
+            ("200 OK", doc.to_string())
+        });
+        let mut mailbox = LocalStackSes::new(&endpoint).consuming("run@example.com");
+        let first = mailbox.poll(Instant::now()).await.unwrap();
+        assert_eq!(
+            first.len(),
+            1,
+            "the mail is returned although its delete failed"
+        );
+        assert_eq!(mailbox.to_delete, ["m1"]);
+        let second = mailbox.poll(Instant::now()).await.unwrap();
+        assert!(second.is_empty(), "and only once");
+        assert!(
+            mailbox.to_delete.is_empty(),
+            "the second delete went through"
+        );
+        let requests = requests.lock().unwrap().clone();
+        assert_eq!(
+            requests.iter().filter(|r| r.starts_with("DELETE")).count(),
+            2,
+            "{requests:?}"
+        );
     }
 
     #[tokio::test]
