@@ -21,6 +21,10 @@ pub fn trials() -> Vec<Trial> {
             || with_shared(keeps_young_runs_removes_old_ones_and_leaves_foreign_resources),
         ),
         Trial::test(
+            "gc::regression_a_cut_off_benchs_baseline_bucket_is_found_and_removed",
+            || with_shared(regression_a_cut_off_benchs_baseline_bucket_is_found_and_removed),
+        ),
+        Trial::test(
             "gc::a_bad_duration_is_refused_with_examples",
             a_bad_duration_is_refused_with_examples,
         ),
@@ -178,6 +182,53 @@ async fn scenario(
         return Err(format!("unexpected second gc: {again:?}").into());
     }
     Ok(())
+}
+
+/// A bench cut off before it removed its baseline bucket left a bucket of ours that no stack
+/// resource names: gc must still find it by name and remove it (versions included).
+fn regression_a_cut_off_benchs_baseline_bucket_is_found_and_removed(
+    shared: &'static Shared,
+) -> Result<(), Failed> {
+    let target = shared.target();
+    let names = StackNames::with_default_prefix(&RunId::random());
+    let bucket = names.baseline_bucket.clone();
+    shared.runtime.block_on(async {
+        let s3 = target.s3();
+        // What the bench creates (tagged, versioned), left as a cut-off bench leaves it.
+        harness::bench::baseline::create(&s3, target, &names)
+            .await
+            .map_err(|e| format!("creating the baseline bucket: {e}"))?;
+        for body in ["one", "two"] {
+            s3.put_object()
+                .bucket(&bucket)
+                .key("baseline/file")
+                .body(body.as_bytes().to_vec().into())
+                .send()
+                .await
+                .map_err(|e| format!("PutObject: {e:?}"))?;
+        }
+        let options = GcOptions {
+            older_than: Duration::ZERO,
+            dry_run: false,
+            runs: Some(BTreeSet::from([names.run_id.clone()])),
+        };
+        let report = gc(target, &options, &mut Vec::new()).await;
+        let removed = match outcome(&report, &names.run_id)? {
+            Outcome::Removed(r) => r.deleted == [format!("s3 bucket {bucket}")],
+            _ => false,
+        };
+        let gone = s3.head_bucket().bucket(&bucket).send().await.is_err();
+        if !removed || !gone {
+            // Leave nothing behind for the suite's final leftover check.
+            teardown(target, &names, &mut Vec::new()).await;
+            return Err(format!(
+                "the baseline bucket was not removed (still there: {}): {report:?}",
+                !gone
+            )
+            .into());
+        }
+        Ok::<(), Failed>(())
+    })
 }
 
 fn a_bad_duration_is_refused_with_examples() -> Result<(), Failed> {

@@ -4,8 +4,8 @@
 //! pipeline figure is divided by, so the figures are ratios that carry across machines. It is
 //! named and tagged like the stack (`<prefix>-<run>-baseline`, `harness-run=<run>`) and
 //! versioned like the upload bucket (default encryption, no KMS key: the stack's key policy
-//! admits only the upload bucket). The stack's teardown and gc do not know it, so the benchmark
-//! deletes it itself and then proves it is gone.
+//! admits only the upload bucket). The benchmark deletes it itself and proves it gone; the
+//! stack's teardown (and so gc) removes it too when a bench was cut off before that.
 
 use aws_sdk_s3::types::{
     BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, Delete,
@@ -18,7 +18,7 @@ use crate::target::Target;
 
 /// The baseline bucket's name for a stack.
 pub fn bucket_name(names: &StackNames) -> String {
-    format!("{}-{}-baseline", names.prefix, names.run_id)
+    names.baseline_bucket.clone()
 }
 
 /// Creates the bucket, tagged and versioned.
@@ -145,11 +145,12 @@ mod tests {
     use crate::stack::RunId;
 
     #[test]
-    fn the_baseline_bucket_carries_the_run_id_but_is_not_a_stack_name() {
+    fn the_baseline_bucket_carries_the_run_id_and_gc_recognises_it() {
         let names = StackNames::with_default_prefix(&RunId::from_seed(3));
         let bucket = bucket_name(&names);
         assert_eq!(bucket, format!("upl-{}-baseline", names.run_id));
         assert!(bucket.len() <= 63);
         assert_ne!(bucket, names.bucket);
+        assert_eq!(crate::stack::is_ours(&bucket), Some(names.run_id));
     }
 }

@@ -44,6 +44,10 @@ pub struct StackNames {
     pub notification_id: String,
     /// `<p>-<run>-s3-invoke`: the Lambda permission's `StatementId`.
     pub permission_statement_id: String,
+    /// `<p>-<run>-baseline`: `harness bench`'s bucket without a notification. Not part of the
+    /// deployed stack (so not in [`Self::all`]); the bench creates and removes it, and teardown
+    /// and gc remove it when a bench was cut off.
+    pub baseline_bucket: String,
 }
 
 impl StackNames {
@@ -69,12 +73,14 @@ impl StackNames {
             failure_queue: format!("{stem}-failures"),
             notification_id: format!("{stem}-created"),
             permission_statement_id: format!("{stem}-s3-invoke"),
+            baseline_bucket: format!("{stem}-baseline"),
         };
         // Unreachable with a valid prefix (the property tests hold it), but a wrong name must
         // never reach AWS.
         for (kind, name) in names.all() {
             kind.check(name)?;
         }
+        ResourceKind::Bucket.check(&names.baseline_bucket)?;
         Ok(names)
     }
 
@@ -145,7 +151,9 @@ pub fn is_ours_with_prefix(prefix: &str, name: &str) -> Option<RunId> {
     names
         .all()
         .iter()
-        .any(|&(_, n)| n == name)
+        .map(|&(_, n)| n)
+        .chain([names.baseline_bucket.as_str()])
+        .any(|n| n == name)
         .then_some(run_id)
 }
 
@@ -258,6 +266,11 @@ mod tests {
             for (_, name) in names.all() {
                 prop_assert_eq!(is_ours_with_prefix(&prefix, name), Some(run.clone()));
             }
+            // The bench's bucket too, so gc finds one a cut-off bench left.
+            prop_assert_eq!(
+                is_ours_with_prefix(&prefix, &names.baseline_bucket),
+                Some(run.clone())
+            );
         }
 
         #[test]

@@ -76,6 +76,7 @@ impl Resource {
                     .map_err(text)
             }
             Resource::Bucket => empty_and_delete_bucket(t, &n.bucket).await,
+            Resource::BaselineBucket => empty_and_delete_bucket(t, &n.baseline_bucket).await,
             Resource::Role => {
                 let iam = t.iam();
                 match iam

@@ -102,20 +102,26 @@ impl Resource {
                     .map_err(text)?;
                 Ok(Lookup::Present(out.tags().cloned().unwrap_or_default()))
             }
-            Resource::Bucket => match t.s3().get_bucket_tagging().bucket(&n.bucket).send().await {
-                Ok(out) => Ok(Lookup::Present(
-                    out.tag_set()
-                        .iter()
-                        .map(|tag| (tag.key().to_owned(), tag.value().to_owned()))
-                        .collect(),
-                )),
-                Err(e) if error_code(&e) == Some("NoSuchBucket") => Ok(Lookup::Missing),
-                // An existing bucket without tags is not ours.
-                Err(e) if error_code(&e) == Some("NoSuchTagSet") => {
-                    Ok(Lookup::Present(HashMap::new()))
+            Resource::Bucket | Resource::BaselineBucket => {
+                let bucket = match self {
+                    Resource::Bucket => &n.bucket,
+                    _ => &n.baseline_bucket,
+                };
+                match t.s3().get_bucket_tagging().bucket(bucket).send().await {
+                    Ok(out) => Ok(Lookup::Present(
+                        out.tag_set()
+                            .iter()
+                            .map(|tag| (tag.key().to_owned(), tag.value().to_owned()))
+                            .collect(),
+                    )),
+                    Err(e) if error_code(&e) == Some("NoSuchBucket") => Ok(Lookup::Missing),
+                    // An existing bucket without tags is not ours.
+                    Err(e) if error_code(&e) == Some("NoSuchTagSet") => {
+                        Ok(Lookup::Present(HashMap::new()))
+                    }
+                    Err(e) => Err(text(e)),
                 }
-                Err(e) => Err(text(e)),
-            },
+            }
             Resource::Role => match t.iam().list_role_tags().role_name(&n.role).send().await {
                 Ok(out) => Ok(Lookup::Present(
                     out.tags()

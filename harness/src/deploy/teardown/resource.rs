@@ -16,12 +16,14 @@ pub(super) enum Resource {
     FifoQueue,
     FailureQueue,
     Bucket,
+    /// `harness bench`'s baseline bucket: absent unless a bench was cut off.
+    BaselineBucket,
     Role,
     Key,
 }
 
 impl Resource {
-    pub(super) const ALL: [Resource; 9] = [
+    pub(super) const ALL: [Resource; 10] = [
         Resource::Function,
         Resource::LogGroup,
         Resource::StandardTopic,
@@ -29,6 +31,7 @@ impl Resource {
         Resource::FifoQueue,
         Resource::FailureQueue,
         Resource::Bucket,
+        Resource::BaselineBucket,
         Resource::Role,
         Resource::Key,
     ];
@@ -42,6 +45,7 @@ impl Resource {
             Resource::FifoQueue => format!("sqs queue {}", n.fifo_queue),
             Resource::FailureQueue => format!("sqs queue {}", n.failure_queue),
             Resource::Bucket => format!("s3 bucket {}", n.bucket),
+            Resource::BaselineBucket => format!("s3 bucket {}", n.baseline_bucket),
             Resource::Role => format!("iam role {}", n.role),
             Resource::Key => format!("kms key {}", n.kms_alias),
         }
