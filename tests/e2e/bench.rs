@@ -32,6 +32,7 @@ fn tiny_sweep() -> Result<(), Failed> {
         &shared.bootstrap_zip,
         "bench@example.com",
         &config,
+        &harness::runner::MailSetup::Auto,
         None,
         &mut log,
     ));

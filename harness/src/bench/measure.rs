@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::requests::{CountingMailbox, Counts, RequestCounter, delta};
 use super::stats::{self, Distribution};
 use crate::deploy::Deployment;
-use crate::mailbox::{LocalStackSes, Mailbox};
+use crate::mailbox::Mailbox;
 use crate::oracle::{self, Expect};
 use crate::runner::collect::{self, Sources, Wanted};
 use crate::runner::upload::upload_all;
@@ -95,30 +95,13 @@ pub struct BaselineRun {
 }
 
 impl<M: Mailbox + Send> Bench<'_, M> {
-    /// Uploads `plan` at `concurrency`, collects, judges.
+    /// Uploads `plan` at `concurrency`, collects, judges. (Before the first mail LocalStack's
+    /// mailbox answers 404, which the mailbox reads as empty, so the warm-up needs no wait of
+    /// its own.)
     pub async fn verified(
         &mut self,
         plan: &[PlannedUpload],
         concurrency: usize,
-    ) -> Result<VerifiedRun, String> {
-        self.verified_after(plan, concurrency, None).await
-    }
-
-    /// [`Self::verified`] for the first file of a run on the LocalStack at `endpoint`, whose
-    /// mailbox exists only once the first mail has loaded the SES emulation: waits for that.
-    pub async fn warm_up(
-        &mut self,
-        plan: &[PlannedUpload],
-        endpoint: &str,
-    ) -> Result<VerifiedRun, String> {
-        self.verified_after(plan, 1, Some(endpoint)).await
-    }
-
-    async fn verified_after(
-        &mut self,
-        plan: &[PlannedUpload],
-        concurrency: usize,
-        wake: Option<&str>,
     ) -> Result<VerifiedRun, String> {
         let counted = self.counter.snapshot();
         let polls = self.mailbox.polls;
@@ -131,9 +114,6 @@ impl<M: Mailbox + Send> Bench<'_, M> {
             failures: 0,
         };
         let deployment = self.deployment;
-        if let Some(endpoint) = wake {
-            mailbox_ready(endpoint, &deployment.email_address, self.deadline).await?;
-        }
         let sources = Sources {
             queue_url: &deployment.queue_url,
             failure_queue_url: &deployment.failure_queue_url,
@@ -253,26 +233,5 @@ impl<M: Mailbox + Send> Bench<'_, M> {
             wall_ms,
             puts_per_s: stats::per_second(uploads.len(), wall_ms),
         })
-    }
-}
-
-/// Waits until LocalStack's SES mailbox at `endpoint` lists a mail to `email`: before its SES
-/// emulation is loaded (by the first mail) `/_aws/ses` answers 404. Polled with a deadline,
-/// through a mailbox of its own, so the measured one still sees every mail as new.
-async fn mailbox_ready(endpoint: &str, email: &str, deadline: Duration) -> Result<(), String> {
-    let mut probe = LocalStackSes::new(endpoint);
-    let started = Instant::now();
-    loop {
-        let last = match probe.poll(started).await {
-            Ok(mails) if mails.iter().any(|m| m.to.iter().any(|to| to == email)) => return Ok(()),
-            Ok(_) => format!("no mail to {email} yet"),
-            Err(e) => e,
-        };
-        if started.elapsed() >= deadline {
-            return Err(format!(
-                "the mailbox did not list the first alert within {deadline:?}: {last}"
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

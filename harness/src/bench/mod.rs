@@ -14,7 +14,7 @@
 //! (`baseline`), request counting (`requests`), overhead (`overhead`), the figures
 //! ([`stats`]), the report ([`report`]) and its HTML page (`page`).
 
-mod baseline;
+pub mod baseline;
 pub mod config;
 pub mod measure;
 mod overhead;
@@ -22,13 +22,15 @@ mod page;
 pub mod report;
 mod requests;
 pub mod stats;
+mod sweep;
 
 use std::time::{Duration, Instant};
 
-use crate::deploy::{self, DeployConfig, Deployment, teardown::teardown};
-use crate::mailbox::LocalStackSes;
+use crate::deploy::{self, DeployConfig, teardown::teardown};
+use crate::mailbox::s3::await_confirmation;
+use crate::mailbox::{LocalStackSes, S3Mailbox};
 use crate::progress::Progress;
-use crate::runner::run_address;
+use crate::runner::{CONFIRMATION_DEADLINE, MailSetup, run_address};
 use crate::stack::{RunId, StackNames};
 use crate::target::{Target, TargetKind};
 
@@ -36,10 +38,9 @@ pub use config::{BenchConfig, Checks, ConfigError, format_size};
 pub use overhead::{RssSample, RssSummary};
 pub use report::{BenchReport, PointReport, table, write};
 
-use measure::Bench;
 use overhead::{Reading, RssSampler};
-use requests::{CountingMailbox, RequestCounter};
 use stats::CurveSample;
+use sweep::Sweep;
 
 /// Files `config` uploads in all (for a progress display): per point, one upload of `files`
 /// per measurement.
@@ -72,6 +73,7 @@ pub async fn run(
     handler_zip: &[u8],
     email: &str,
     config: &BenchConfig,
+    mail: &MailSetup,
     ticks: Option<&Progress>,
     progress: &mut (dyn std::io::Write + Send),
 ) -> BenchReport {
@@ -102,7 +104,14 @@ pub async fn run(
     };
     if let Err(e) = config.validate() {
         report.errors.push(e.to_string());
-    } else if let Some(endpoint) = target.endpoint_url.as_deref() {
+    } else if let (MailSetup::Auto, None) = (mail, target.endpoint_url.as_deref()) {
+        report.errors.push(
+            "harness bench on AWS reads the email alerts from an S3 mailbox: pass \
+             --mailbox-bucket (an SES receipt-rule bucket for the alert address's verified \
+             domain), or bench a LocalStack target"
+                .into(),
+        );
+    } else {
         let _ = writeln!(
             progress,
             "bench (seed {}, run {run_id}) on {}: {} point(s) of {} file(s)",
@@ -114,18 +123,42 @@ pub async fn run(
         let deploy_config = DeployConfig::new(handler_zip.to_vec(), run_address(email, &run_id));
         match deploy::deploy(target, &names, &deploy_config, progress).await {
             Ok((deployment, _)) => {
-                sweep(
+                let run = Sweep {
                     target,
                     config,
-                    &deployment,
-                    &names,
-                    endpoint,
-                    &sampler,
+                    deployment: &deployment,
+                    names: &names,
+                    sampler: &sampler,
                     ticks,
-                    &mut report,
-                    progress,
-                )
-                .await;
+                };
+                match (mail, target.endpoint_url.as_deref()) {
+                    (MailSetup::S3 { bucket, prefix }, _) => {
+                        let mut mailbox =
+                            S3Mailbox::new(target.s3(), bucket.clone(), prefix.clone());
+                        let _ = writeln!(
+                            progress,
+                            "  waiting for the subscription's confirmation mail"
+                        );
+                        match await_confirmation(
+                            &target.sns(),
+                            &mut mailbox,
+                            &deployment.email_address,
+                            CONFIRMATION_DEADLINE,
+                        )
+                        .await
+                        {
+                            Ok(_) => run.sweep(mailbox, &mut report, progress).await,
+                            Err(e) => report.errors.push(format!("email subscription: {e}")),
+                        }
+                    }
+                    (MailSetup::Auto, endpoint) => {
+                        // Refused above without an endpoint.
+                        let endpoint = endpoint.unwrap_or_default();
+                        let mailbox =
+                            LocalStackSes::new(endpoint).consuming(&deployment.email_address);
+                        run.sweep(mailbox, &mut report, progress).await;
+                    }
+                }
             }
             Err(e) => report.errors.push(format!("deploy: {e}")),
         }
@@ -137,12 +170,6 @@ pub async fn run(
             ));
         }
         report.teardown = Some(torn);
-    } else {
-        report.errors.push(
-            "harness bench reads the email alerts from LocalStack's SES mailbox, so it runs on \
-             LocalStack targets only for now; use --target embedded or --target localstack"
-                .into(),
-        );
     }
     report.knees = knees(config, &report.points);
     report.overhead.cpu_percent = whole.cpu_percent_since();
@@ -151,176 +178,6 @@ pub async fn run(
     report.overhead.rss_samples = overhead::downsample(&samples, 200);
     report.duration_ms = started.elapsed().as_millis() as u64;
     report
-}
-
-/// Warm-up, baseline bucket, every point, baseline bucket removed and verified gone.
-#[allow(clippy::too_many_arguments)]
-async fn sweep(
-    target: &Target,
-    config: &BenchConfig,
-    deployment: &Deployment,
-    names: &StackNames,
-    endpoint: &str,
-    sampler: &RssSampler,
-    ticks: Option<&Progress>,
-    report: &mut BenchReport,
-    progress: &mut (dyn std::io::Write + Send),
-) {
-    let counter = RequestCounter::default();
-    let mut bench = Bench {
-        s3: counter.s3(target),
-        sqs: counter.sqs(target),
-        counter,
-        deployment,
-        mailbox: CountingMailbox {
-            inner: LocalStackSes::new(endpoint).consuming(&deployment.email_address),
-            polls: 0,
-        },
-        deadline: config.delivery_deadline,
-        sequencer_orders_overwrites: target.kind == TargetKind::Aws,
-    };
-    let _ = writeln!(progress, "  warm-up: one file through the pipeline");
-    let warm = measure::plan(
-        1,
-        1024,
-        1,
-        config.seed,
-        &format!("{}-warmup-", names.run_id),
-    );
-    match bench.warm_up(&warm, endpoint).await {
-        Ok(run) if run.verified == 1 => report.warmup = Some(run),
-        Ok(run) => {
-            report.errors.push(format!(
-                "warm-up: the one file was not verified (timed out: {}; violations: {:?})",
-                run.timed_out, run.violations
-            ));
-            report.warmup = Some(run);
-            return;
-        }
-        Err(e) => {
-            report.errors.push(format!("warm-up: {e}"));
-            return;
-        }
-    }
-    let bucket = match baseline::create(&bench.s3, target, names).await {
-        Ok(bucket) => bucket,
-        Err(e) => {
-            report.errors.push(format!("baseline bucket: {e}"));
-            return;
-        }
-    };
-    let points = config.points();
-    for (index, &(concurrency, size)) in points.iter().enumerate() {
-        let _ = writeln!(
-            progress,
-            "  point {}/{}: C={concurrency}, {} files of {}",
-            index + 1,
-            points.len(),
-            config.files,
-            format_size(size)
-        );
-        let point = measure_point(
-            &mut bench,
-            config,
-            &bucket,
-            (index, concurrency, size),
-            sampler,
-            ticks,
-        )
-        .await;
-        let _ = writeln!(progress, "    {}", point_line(&point));
-        report.points.push(point);
-    }
-    match baseline::delete(&bench.s3, &bucket).await {
-        Ok(versions) => report.baseline_versions_deleted = Some(versions),
-        Err(e) => report.errors.push(format!("baseline bucket: {e}")),
-    }
-}
-
-/// The three measurements of one point and what follows from them.
-async fn measure_point(
-    bench: &mut Bench<'_, LocalStackSes>,
-    config: &BenchConfig,
-    baseline_bucket: &str,
-    (index, concurrency, size): (usize, usize, u64),
-    sampler: &RssSampler,
-    ticks: Option<&Progress>,
-) -> PointReport {
-    let tick = || {
-        if let Some(ticks) = ticks {
-            ticks.inc(config.files as u64);
-        }
-    };
-    let seed = config.seed.wrapping_add(index as u64);
-    let run_id = bench.deployment.run_id.clone();
-    let plan = |tag: &str| {
-        let prefix = format!(
-            "{run_id}-c{concurrency}-{}-{tag}-",
-            format_size(size).to_lowercase()
-        );
-        measure::plan(config.files, size, concurrency, seed, &prefix)
-    };
-    let mark = sampler.mark();
-    let reading = Reading::now();
-    let mut point = PointReport {
-        concurrency,
-        size_bytes: size,
-        size: format_size(size),
-        files: config.files,
-        seed,
-        verified: None,
-        unchecked: None,
-        baseline: None,
-        ratio_to_baseline: None,
-        unchecked_ratio_to_baseline: None,
-        verified_to_unchecked: None,
-        requests_per_file: None,
-        ceiling: None,
-        cpu_percent: None,
-        rss: None,
-        errors: Vec::new(),
-    };
-    if config.checks.verified() {
-        match bench.verified(&plan("v"), concurrency).await {
-            Ok(run) => point.verified = Some(run),
-            Err(e) => point.errors.push(format!("verified run: {e}")),
-        }
-        tick();
-    }
-    if config.checks.unchecked() {
-        match bench.unchecked(&plan("u"), concurrency).await {
-            Ok(run) => point.unchecked = Some(run),
-            Err(e) => point.errors.push(format!("checks-off run: {e}")),
-        }
-        tick();
-    }
-    match bench
-        .baseline(baseline_bucket, &plan("b"), concurrency)
-        .await
-    {
-        Ok(run) => point.baseline = Some(run),
-        Err(e) => point.errors.push(format!("baseline run: {e}")),
-    }
-    tick();
-    point.cpu_percent = reading.cpu_percent_since();
-    point.rss = overhead::summarize(&sampler.since(mark));
-    derive(&mut point);
-    point
-}
-
-/// Ratios, requests per file and the ceiling, from a point's measurements.
-fn derive(point: &mut PointReport) {
-    let verified = point.verified.as_ref().and_then(|v| v.files_per_s);
-    let unchecked = point.unchecked.as_ref().and_then(|u| u.files_per_s);
-    let raw = point.baseline.as_ref().and_then(|b| b.puts_per_s);
-    point.ratio_to_baseline = stats::ratio(verified, raw);
-    point.unchecked_ratio_to_baseline = stats::ratio(unchecked, raw);
-    point.verified_to_unchecked = stats::ratio(verified, unchecked);
-    if let Some(run) = &point.verified {
-        let per_file = requests::per_file(run.files, &run.requests, run.mailbox_polls);
-        point.ceiling = stats::ceiling(per_file.total, raw, verified);
-        point.requests_per_file = Some(per_file);
-    }
 }
 
 /// The knee of each size's verified curve.
@@ -346,25 +203,66 @@ fn knees(config: &BenchConfig, points: &[PointReport]) -> Vec<stats::Knee> {
         .collect()
 }
 
-/// One progress line after a point.
-fn point_line(p: &PointReport) -> String {
-    let rate = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.1}"));
-    format!(
-        "verified {}/s, checks off {}/s, baseline {} puts/s, ratio {}{}",
-        rate(p.verified.as_ref().and_then(|v| v.files_per_s)),
-        rate(p.unchecked.as_ref().and_then(|u| u.files_per_s)),
-        rate(p.baseline.as_ref().and_then(|b| b.puts_per_s)),
-        p.ratio_to_baseline
-            .map_or_else(|| "-".into(), |r| format!("{r:.3}")),
-        if p.failed() { " (FAILED)" } else { "" }
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::measure::{BaselineRun, UncheckedRun};
     use crate::bench::report::tests::point;
+
+    /// Answers every request with a 500, as an account that must not be touched.
+    #[derive(Debug)]
+    struct Untouchable;
+
+    impl aws_smithy_runtime_api::client::http::HttpConnector for Untouchable {
+        fn call(
+            &self,
+            _request: aws_smithy_runtime_api::client::orchestrator::HttpRequest,
+        ) -> aws_smithy_runtime_api::client::http::HttpConnectorFuture {
+            let status = 500.try_into().expect("a valid status");
+            let response = aws_smithy_runtime_api::client::orchestrator::HttpResponse::new(
+                status,
+                aws_smithy_types::body::SdkBody::empty(),
+            );
+            aws_smithy_runtime_api::client::http::HttpConnectorFuture::ready(Ok(response))
+        }
+    }
+
+    #[tokio::test]
+    async fn bench_on_aws_without_a_mailbox_is_refused_before_any_request() {
+        use aws_smithy_runtime_api::client::http::{SharedHttpConnector, http_client_fn};
+        let recorder = crate::recording::Recorder::new();
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "AKIDEXAMPLE",
+                "s3cr3t",
+                None,
+                None,
+                "unit",
+            ))
+            .http_client(
+                recorder.wrap(http_client_fn(|_, _| SharedHttpConnector::new(Untouchable))),
+            )
+            .load()
+            .await;
+        let aws = Target::with_sdk_config(TargetKind::Aws, "eu-west-1", None, sdk);
+        let config = BenchConfig::with_seed(7);
+        let mut progress = Vec::new();
+        let report = run(
+            &aws,
+            b"zip",
+            "alerts@example.com",
+            &config,
+            &MailSetup::Auto,
+            None,
+            &mut progress,
+        )
+        .await;
+        let failures = report.failure_lines();
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert!(failures[0].contains("--mailbox-bucket"), "{failures:?}");
+        assert!(report.teardown.is_none(), "nothing was deployed");
+        assert!(recorder.requests().is_empty(), "{:?}", recorder.requests());
+    }
 
     #[test]
     fn replay_names_every_sweep_flag_and_the_seed() {
@@ -379,33 +277,6 @@ mod tests {
             "harness --target embedded bench --concurrency 1,3 --sizes 1KiB --files 6 \
              --checks both --seed 42"
         );
-    }
-
-    #[test]
-    fn derive_gives_ratios_requests_and_ceiling() {
-        let mut p = point(1, 20.0, vec![]);
-        p.unchecked = Some(UncheckedRun {
-            files: 10,
-            fifo_messages: 10,
-            emails: 10,
-            wall_ms: Some(400),
-            files_per_s: Some(25.0),
-            timed_out: false,
-        });
-        p.baseline = Some(BaselineRun {
-            puts: 10,
-            wall_ms: 100,
-            puts_per_s: Some(100.0),
-        });
-        derive(&mut p);
-        assert_eq!(p.ratio_to_baseline, Some(0.2));
-        assert_eq!(p.unchecked_ratio_to_baseline, Some(0.25));
-        assert_eq!(p.verified_to_unchecked, Some(0.8));
-        // No harness requests recorded in the fixture: the 5 fixed pipeline calls.
-        let ceiling = p.ceiling.unwrap();
-        assert_eq!(ceiling.requests_per_file, 5.0);
-        assert_eq!(ceiling.ceiling_files_per_s, 20.0);
-        assert_eq!(ceiling.reached, Some(1.0));
     }
 
     #[test]

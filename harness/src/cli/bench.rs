@@ -36,6 +36,7 @@ pub(super) async fn bench(target_args: &TargetArgs, args: BenchArgs) -> anyhow::
         &stack.handler_zip,
         &stack.email,
         &config,
+        &args.mailbox.setup(),
         Some(&ticks),
         &mut std::io::stderr(),
     )

@@ -42,7 +42,7 @@ pub(super) async fn chaos(target_args: &TargetArgs, args: ChaosArgs) -> anyhow::
             seed,
             &config.handler_zip,
             &config.email,
-            &runner::MailSetup::Auto,
+            &args.mailbox.setup(),
             &mut std::io::stderr(),
         )
         .await;

@@ -75,6 +75,8 @@ pub struct ChaosArgs {
     #[arg(long, default_value = "reports")]
     pub report_dir: std::path::PathBuf,
     #[command(flatten)]
+    pub mailbox: MailboxArgs,
+    #[command(flatten)]
     pub stack: StackArgs,
 }
 
@@ -101,6 +103,8 @@ pub struct BenchArgs {
     /// Where bench.json and bench.html go.
     #[arg(long, default_value = "reports")]
     pub report_dir: std::path::PathBuf,
+    #[command(flatten)]
+    pub mailbox: MailboxArgs,
     #[command(flatten)]
     pub stack: StackArgs,
 }
@@ -173,6 +177,15 @@ pub struct RunArgs {
     /// Where the JSON and JUnit reports go.
     #[arg(long, default_value = "reports")]
     pub report_dir: std::path::PathBuf,
+    #[command(flatten)]
+    pub mailbox: MailboxArgs,
+    #[command(flatten)]
+    pub stack: StackArgs,
+}
+
+/// Where the email alerts are read back (shared by run, chaos and bench).
+#[derive(Debug, clap::Args)]
+pub struct MailboxArgs {
     /// On AWS: the bucket an SES receipt rule stores mail for the alert address's (verified)
     /// domain in; the run confirms the subscription from it and reads the alerts back.
     #[arg(long, env = "HARNESS_MAILBOX_BUCKET")]
@@ -180,8 +193,19 @@ pub struct RunArgs {
     /// Key prefix of the stored mails in --mailbox-bucket.
     #[arg(long, default_value = "")]
     pub mailbox_prefix: String,
-    #[command(flatten)]
-    pub stack: StackArgs,
+}
+
+impl MailboxArgs {
+    /// The S3 mailbox when a bucket is given, else LocalStack's own.
+    pub fn setup(&self) -> crate::runner::MailSetup {
+        match &self.mailbox_bucket {
+            Some(bucket) => crate::runner::MailSetup::S3 {
+                bucket: bucket.clone(),
+                prefix: self.mailbox_prefix.clone(),
+            },
+            None => crate::runner::MailSetup::Auto,
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]

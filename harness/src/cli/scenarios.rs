@@ -19,13 +19,7 @@ pub(super) async fn run_scenarios(target_args: &TargetArgs, args: RunArgs) -> an
     let seed = args.seed.unwrap_or_else(crate::stack::run_id::random_seed);
     eprintln!("seed {seed} (replay with --seed {seed})");
     let (target, config) = prepare(target_args, &args.stack).await?;
-    let mail = match &args.mailbox_bucket {
-        Some(bucket) => runner::MailSetup::S3 {
-            bucket: bucket.clone(),
-            prefix: args.mailbox_prefix.clone(),
-        },
-        None => runner::MailSetup::Auto,
-    };
+    let mail = args.mailbox.setup();
     let mut reports = Vec::new();
     for scenario in &chosen {
         let report = runner::run_scenario(

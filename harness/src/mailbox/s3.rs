@@ -212,6 +212,37 @@ pub async fn confirm_subscriptions(
     results
 }
 
+/// Polls `mailbox` until the confirmation mail to `address` arrives and confirms it: the
+/// subscription ARN, or why not (a mailbox error, a refused confirmation, or no mail within
+/// `deadline`). AWS delivers no alert to an unconfirmed email subscription.
+pub async fn await_confirmation(
+    sns: &aws_sdk_sns::Client,
+    mailbox: &mut S3Mailbox,
+    address: &str,
+    deadline: std::time::Duration,
+) -> Result<String, String> {
+    let started = Instant::now();
+    loop {
+        let mails = mailbox.poll(started).await?;
+        let ours: Vec<_> = mails
+            .into_iter()
+            .filter(|m| m.to.iter().any(|to| to == address))
+            .collect();
+        if let Some(result) = confirm_subscriptions(sns, &ours).await.into_iter().next() {
+            return result;
+        }
+        if started.elapsed() >= deadline {
+            return Err(format!(
+                "no subscription confirmation mail to {address} within {deadline:?}"
+            ));
+        }
+        tokio::time::sleep(CONFIRMATION_POLL).await;
+    }
+}
+
+/// How often the mailbox is listed while waiting for the confirmation mail.
+const CONFIRMATION_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
 async fn confirm(sns: &aws_sdk_sns::Client, request: &Confirmation) -> Result<String, String> {
     let failed = |why: String| format!("ConfirmSubscription for {}: {why}", request.topic_arn);
     let answer = in_region_of(sns, &request.topic_arn)

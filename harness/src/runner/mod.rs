@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use crate::chaos::ChaosSetup;
 use crate::deploy::{self, DeployConfig, teardown::teardown};
 use crate::localstack::session::SessionWatch;
-use crate::mailbox::s3::confirm_subscriptions;
+use crate::mailbox::s3::await_confirmation;
 use crate::mailbox::{LocalStackSes, Mailbox, S3Mailbox};
 use crate::oracle::{self, Expect};
 use crate::scenario::{Scenario, ScenarioKind, TargetName};
@@ -187,41 +187,24 @@ async fn confirm_subscription(
     deployment: &deploy::Deployment,
     report: &mut RunReport,
 ) -> bool {
-    let name = "email subscription confirmed from its confirmation mail";
-    let started = Instant::now();
-    while started.elapsed() < CONFIRMATION_DEADLINE {
-        let mails = match mailbox.poll(started).await {
-            Ok(mails) => mails,
-            Err(e) => {
-                report.check(name, false, e);
-                return false;
-            }
-        };
-        let ours: Vec<_> = mails
-            .into_iter()
-            .filter(|m| m.to.iter().any(|to| to == &deployment.email_address))
-            .collect();
-        if let Some(result) = confirm_subscriptions(&target.sns(), &ours)
-            .await
-            .into_iter()
-            .next()
-        {
-            let ok = result.is_ok();
-            report.check(name, ok, result.unwrap_or_else(|e| e));
-            return ok;
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
+    let confirmed = await_confirmation(
+        &target.sns(),
+        mailbox,
+        &deployment.email_address,
+        CONFIRMATION_DEADLINE,
+    )
+    .await;
+    let ok = confirmed.is_ok();
     report.check(
-        name,
-        false,
-        format!("no confirmation mail within {CONFIRMATION_DEADLINE:?}"),
+        "email subscription confirmed from its confirmation mail",
+        ok,
+        confirmed.unwrap_or_else(|e| e),
     );
-    false
+    ok
 }
 
 /// How long AWS's subscription confirmation mail may take to land in the S3 mailbox.
-const CONFIRMATION_DEADLINE: Duration = Duration::from_secs(180);
+pub(crate) const CONFIRMATION_DEADLINE: Duration = Duration::from_secs(180);
 
 /// The main scenario kind: upload the workload and prove every delivery (with the scenario's
 /// faults, if it has any).
