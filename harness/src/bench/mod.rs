@@ -32,7 +32,7 @@ use crate::mailbox::{LocalStackSes, S3Mailbox};
 use crate::progress::Progress;
 use crate::runner::{CONFIRMATION_DEADLINE, MailSetup, run_address};
 use crate::stack::{RunId, StackNames};
-use crate::target::{Target, TargetKind};
+use crate::target::Target;
 
 pub use config::{BenchConfig, Checks, ConfigError, format_size};
 pub use overhead::{RssSample, RssSummary};
@@ -53,17 +53,18 @@ pub fn total_files(config: &BenchConfig) -> u64 {
 /// How often RSS is sampled.
 const RSS_EVERY: Duration = Duration::from_millis(500);
 
-/// The command that runs the same sweep with the same seed.
-pub fn replay_command(config: &BenchConfig, target: TargetKind) -> String {
+/// The command that runs the same sweep with the same seed, on the same target and mailbox.
+pub fn replay_command(config: &BenchConfig, target: &Target, mail: &MailSetup) -> String {
     let join = |v: Vec<String>| v.join(",");
     format!(
-        "harness --target {} bench --concurrency {} --sizes {} --files {} --checks {} --seed {}",
-        format!("{target:?}").to_lowercase(),
+        "harness {} bench --concurrency {} --sizes {} --files {} --checks {} --seed {}{}",
+        target.replay_flags(),
         join(config.concurrency.iter().map(ToString::to_string).collect()),
         join(config.sizes.iter().map(|&s| format_size(s)).collect()),
         config.files,
         format!("{:?}", config.checks).to_lowercase(),
-        config.seed
+        config.seed,
+        mail.replay_flags()
     )
 }
 
@@ -86,7 +87,7 @@ pub async fn run(
         seed: config.seed,
         run_id: run_id.to_string(),
         target: target.describe(),
-        replay: replay_command(config, target.kind),
+        replay: replay_command(config, target, mail),
         config: config.clone(),
         baseline_bucket: baseline::bucket_name(&names),
         duration_ms: 0,
@@ -207,6 +208,7 @@ fn knees(config: &BenchConfig, points: &[PointReport]) -> Vec<stats::Knee> {
 mod tests {
     use super::*;
     use crate::bench::report::tests::point;
+    use crate::target::TargetKind;
 
     /// Answers every request with a 500, as an account that must not be touched.
     #[derive(Debug)]
@@ -272,8 +274,10 @@ mod tests {
             files: 6,
             ..BenchConfig::with_seed(42)
         };
+        let sdk = aws_config::SdkConfig::builder().build();
+        let embedded = Target::with_sdk_config(TargetKind::Embedded, "us-east-1", None, sdk);
         assert_eq!(
-            replay_command(&config, TargetKind::Embedded),
+            replay_command(&config, &embedded, &MailSetup::Auto),
             "harness --target embedded bench --concurrency 1,3 --sizes 1KiB --files 6 \
              --checks both --seed 42"
         );

@@ -30,6 +30,8 @@ pub(super) async fn chaos(target_args: &TargetArgs, args: ChaosArgs) -> anyhow::
         eprintln!("seed {first} (replay with --seed {first})");
     }
     let (target, config) = prepare(target_args, &args.stack).await?;
+    let target_flags = target.replay_flags();
+    let mail = args.mailbox.setup();
     let mut reports = Vec::new();
     for n in 0..runs {
         let seed = first.wrapping_add(n);
@@ -42,7 +44,7 @@ pub(super) async fn chaos(target_args: &TargetArgs, args: ChaosArgs) -> anyhow::
             seed,
             &config.handler_zip,
             &config.email,
-            &args.mailbox.setup(),
+            &mail,
             &mut std::io::stderr(),
         )
         .await;
@@ -77,12 +79,14 @@ pub(super) async fn chaos(target_args: &TargetArgs, args: ChaosArgs) -> anyhow::
     // The loop stops at the first failure, so only the last run can have failed.
     if let Some(bad) = reports.last().filter(|r| r.status == Status::Failed) {
         anyhow::bail!(
-            "invariants broken on seed {} after {} run(s); replay: harness chaos --scenario {} \
-             --seed {}",
+            "invariants broken on seed {} after {} run(s); replay: harness {} chaos --scenario {} \
+             --seed {}{}",
             bad.seed,
             reports.len(),
+            target_flags,
             scenario.name,
-            bad.seed
+            bad.seed,
+            mail.replay_flags()
         );
     }
     if runs > 1 {

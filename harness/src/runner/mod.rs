@@ -41,6 +41,21 @@ pub enum MailSetup {
     S3 { bucket: String, prefix: String },
 }
 
+impl MailSetup {
+    /// The flags that choose this mailbox again, for replay commands (none for the default).
+    pub fn replay_flags(&self) -> String {
+        match self {
+            Self::Auto => String::new(),
+            Self::S3 { bucket, prefix } if prefix.is_empty() => {
+                format!(" --mailbox-bucket {bucket}")
+            }
+            Self::S3 { bucket, prefix } => {
+                format!(" --mailbox-bucket {bucket} --mailbox-prefix {prefix:?}")
+            }
+        }
+    }
+}
+
 /// `user+<run>@domain`: one address per run, so mail of other runs is never counted.
 pub fn run_address(email: &str, run_id: &RunId) -> String {
     match email.split_once('@') {
@@ -58,10 +73,13 @@ pub fn target_name(kind: TargetKind) -> TargetName {
     }
 }
 
-/// The command that replays a run.
-pub fn replay_command(scenario: &str, seed: u64, target: TargetKind) -> String {
-    let target = format!("{target:?}").to_lowercase();
-    format!("harness --target {target} run --scenario {scenario} --seed {seed}")
+/// The command that replays a run: the same target, scenario, seed and mailbox.
+pub fn replay_command(scenario: &str, seed: u64, target: &Target, mail: &MailSetup) -> String {
+    format!(
+        "harness {} run --scenario {scenario} --seed {seed}{}",
+        target.replay_flags(),
+        mail.replay_flags()
+    )
 }
 
 /// Runs `scenario` on `target` with `seed`, alerts going to a per-run address derived from
@@ -76,7 +94,7 @@ pub async fn run_scenario(
     progress: &mut (dyn std::io::Write + Send),
 ) -> RunReport {
     let started = Instant::now();
-    let mut report = RunReport::new(scenario, target, seed);
+    let mut report = RunReport::new(scenario, target, seed, mail);
     if !scenario.runs_on(target_name(target.kind)) {
         report.skip(format!(
             "scenario `{}` does not run on target {:?} (its targets: {:?})",
@@ -366,10 +384,34 @@ mod tests {
     }
 
     #[test]
-    fn replay_command_names_scenario_seed_and_target() {
+    fn replay_command_names_scenario_seed_target_and_mailbox() {
+        let sdk = aws_config::SdkConfig::builder().build();
+        let embedded =
+            Target::with_sdk_config(TargetKind::Embedded, "us-east-1", None, sdk.clone());
         assert_eq!(
-            replay_command("overwrites", 7, TargetKind::Embedded),
+            replay_command("overwrites", 7, &embedded, &MailSetup::Auto),
             "harness --target embedded run --scenario overwrites --seed 7"
+        );
+        let shared = Target::with_sdk_config(
+            TargetKind::Localstack,
+            "us-east-1",
+            Some("http://ls:4566"),
+            sdk.clone(),
+        );
+        assert_eq!(
+            replay_command("overwrites", 7, &shared, &MailSetup::Auto),
+            "harness --target localstack --endpoint-url http://ls:4566 run --scenario overwrites \
+             --seed 7"
+        );
+        let aws = Target::with_sdk_config(TargetKind::Aws, "eu-west-1", None, sdk);
+        let mail = MailSetup::S3 {
+            bucket: "inbox".into(),
+            prefix: "mail/ x".into(),
+        };
+        assert_eq!(
+            replay_command("big-files", 1, &aws, &mail),
+            "harness --target aws --region eu-west-1 run --scenario big-files --seed 1 \
+             --mailbox-bucket inbox --mailbox-prefix \"mail/ x\""
         );
     }
 }

@@ -45,14 +45,14 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    pub fn new(scenario: &Scenario, target: &Target, seed: u64) -> Self {
+    pub fn new(scenario: &Scenario, target: &Target, seed: u64, mail: &super::MailSetup) -> Self {
         Self {
             scenario: scenario.name.clone(),
             description: scenario.description.clone(),
             target: target.describe(),
             seed,
             run_id: String::new(),
-            replay: super::replay_command(&scenario.name, seed, target.kind),
+            replay: super::replay_command(&scenario.name, seed, target, mail),
             status: Status::Failed,
             skipped_reason: None,
             duration_ms: 0,

@@ -188,6 +188,22 @@ impl Target {
         }
     }
 
+    /// The global flags that select this target again, for replay commands: a LocalStack
+    /// someone else runs by its endpoint, AWS with its region (the profile is the user's own).
+    pub fn replay_flags(&self) -> String {
+        match (self.kind, &self.endpoint_url) {
+            (TargetKind::Embedded, _) => "--target embedded".into(),
+            (TargetKind::Localstack, _) if self.docker.is_some() => {
+                "--target localstack --docker".into()
+            }
+            (TargetKind::Localstack, Some(endpoint)) => {
+                format!("--target localstack --endpoint-url {endpoint}")
+            }
+            (TargetKind::Localstack, None) => "--target localstack".into(),
+            (TargetKind::Aws, _) => format!("--target aws --region {}", self.region),
+        }
+    }
+
     /// Stops the embedded LocalStack this process started, if any (others are left running).
     pub fn shutdown(mut self) -> Result<(), SupervisorError> {
         match self.embedded.take() {
