@@ -68,6 +68,12 @@ pub(super) fn bins(values: &[u64]) -> Vec<(u64, u64, u32)> {
         .collect()
 }
 
+/// How many labels an axis of whole counts `0..=end` gets: one per count while they fit, so
+/// plotters never steps by less than one.
+fn count_labels(end: f64) -> usize {
+    (end as usize + 1).min(11)
+}
+
 /// A histogram of latencies (ms) with the p50 and p95 marked.
 pub fn histogram(title: &str, values: &[u64], p50: Option<u64>, p95: Option<u64>) -> String {
     let bins = bins(values);
@@ -85,6 +91,9 @@ pub fn histogram(title: &str, values: &[u64], p50: Option<u64>, p95: Option<u64>
             .disable_x_mesh()
             .x_desc("latency (ms)")
             .y_desc("objects")
+            // Whole counts only: with fewer labels than counts plotters picks half steps, which
+            // `{:.0}` shows as repeated numbers (0, 0, 1, 1, ...).
+            .y_labels(count_labels(y_end))
             .y_label_formatter(&|v| format!("{v:.0}"))
             .x_label_formatter(&|v| format!("{v:.0}"))
             .draw()?;
@@ -219,6 +228,21 @@ mod tests {
         assert!(bins.len() <= 25);
         assert!(super::bins(&[]).is_empty());
         assert_eq!(super::bins(&[0]), vec![(0, 1, 1)]);
+    }
+
+    #[test]
+    fn a_histogram_of_few_objects_labels_each_count_once() {
+        // Counts up to 2: the y axis must read 0, 1, 2, 3, not 0, 0, 1, 1, 2, 2.
+        let svg = histogram("few", &[300, 310, 520, 530, 640, 1100], None, None);
+        let texts: Vec<&str> = svg
+            .split("<text")
+            .skip(1)
+            .filter_map(|t| Some(t.split_once('>')?.1.split_once("</text>")?.0.trim()))
+            .collect();
+        for count in ["1", "2", "3"] {
+            let times = texts.iter().filter(|t| **t == count).count();
+            assert_eq!(times, 1, "label {count} in {texts:?}");
+        }
     }
 
     #[test]
