@@ -16,6 +16,8 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use reqwest::StatusCode;
+
 use super::Mailbox;
 use crate::oracle::MailReceived;
 
@@ -76,7 +78,9 @@ impl LocalStackSes {
     }
 
     /// Deletes the read mails waiting for it, [`DELETES_IN_FLIGHT`] at a time; those whose
-    /// delete failed stay waiting for the next poll.
+    /// delete failed (a 5xx, no answer) stay waiting for the next poll. A LocalStack that
+    /// refuses deletes outright (another 4xx: no such endpoint in its version) is not asked
+    /// again: its polls just list every mail, as without `consuming`.
     async fn consume(&mut self) {
         let mut failed = Vec::new();
         while !self.to_delete.is_empty() {
@@ -90,17 +94,19 @@ impl LocalStackSes {
                     .append_pair("id", &id)
                     .finish();
                 let request = self.client.delete(format!("{}?{query}", self.url));
-                deletes.spawn(async move {
-                    // Gone already (e.g. cleared) is as good as deleted.
-                    let deleted = request.send().await.is_ok_and(|r| {
-                        r.status().is_success() || r.status() == reqwest::StatusCode::NOT_FOUND
-                    });
-                    (id, deleted)
-                });
+                deletes.spawn(async move { (id, request.send().await.map(|r| r.status())) });
             }
             while let Some(joined) = deletes.join_next().await {
-                if let Ok((id, false)) = joined {
-                    failed.push(id);
+                let Ok((id, answer)) = joined else { continue };
+                match answer {
+                    // Gone already (e.g. cleared) is as good as deleted.
+                    Ok(status) if status.is_success() || status == StatusCode::NOT_FOUND => {}
+                    Ok(status) if status.is_client_error() => {
+                        self.consumed = None;
+                        self.to_delete.clear();
+                        return;
+                    }
+                    Ok(_) | Err(_) => failed.push(id),
                 }
             }
         }
@@ -113,7 +119,7 @@ impl Mailbox for LocalStackSes {
         let response = self.list().await?;
         // LocalStack loads services lazily, and `/_aws/ses` answers 404 until SES has handled its
         // first mail: that is an empty mailbox when SES is among the services it runs.
-        if response.status() == reqwest::StatusCode::NOT_FOUND && self.ses_enabled().await {
+        if response.status() == StatusCode::NOT_FOUND && self.ses_enabled().await {
             return Ok(Vec::new());
         }
         if !response.status().is_success() {
@@ -288,6 +294,32 @@ mod tests {
             requests.iter().filter(|r| r.starts_with("DELETE")).count(),
             2,
             "{requests:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_localstack_that_refuses_deletes_is_not_asked_again() {
+        let (endpoint, requests) = fake_localstack_with(move |line| {
+            if line.starts_with("DELETE") {
+                return ("405 Method Not Allowed", String::new());
+            }
+            let doc = serde_json::json!({"messages": [
+                {"Id": "m1", "Destination": {"ToAddresses": ["run@example.com"]},
+                 "Subject": "S", "Body": {"text_part": "a"}},
+                {"Id": "m2", "Destination": {"ToAddresses": ["run@example.com"]},
+                 "Subject": "T", "Body": {"text_part": "b"}}
+            ]});
+            ("200 OK", doc.to_string())
+        });
+        let mut mailbox = LocalStackSes::new(&endpoint).consuming("run@example.com");
+        assert_eq!(mailbox.poll(Instant::now()).await.unwrap().len(), 2);
+        assert!(mailbox.poll(Instant::now()).await.unwrap().is_empty());
+        assert!(mailbox.consumed.is_none() && mailbox.to_delete.is_empty());
+        let requests = requests.lock().unwrap().clone();
+        let deletes = requests.iter().filter(|r| r.starts_with("DELETE")).count();
+        assert!(
+            (1..=2).contains(&deletes),
+            "one batch at most: {requests:?}"
         );
     }
 
