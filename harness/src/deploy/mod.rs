@@ -109,6 +109,25 @@ impl Ctx<'_> {
     }
 }
 
+/// Why credentials could not be loaded, when that is what failed `error` (not the call itself):
+/// the credentials error and its causes, one after the other.
+fn credentials_failure(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.is::<aws_credential_types::provider::error::CredentialsError>() {
+            let mut text = e.to_string();
+            let mut inner = e.source();
+            while let Some(source) = inner {
+                text = format!("{text}: {source}");
+                inner = source.source();
+            }
+            return Some(text);
+        }
+        cause = e.source();
+    }
+    None
+}
+
 /// The account the target's credentials belong to (STS `GetCallerIdentity`).
 pub async fn account_id(target: &Target) -> Result<String, DeployError> {
     let identity = target
@@ -116,7 +135,14 @@ pub async fn account_id(target: &Target) -> Result<String, DeployError> {
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| DeployError::call("sts GetCallerIdentity", "caller", e))?;
+        .map_err(|e| match credentials_failure(&e) {
+            Some(why) => DeployError::Invalid(format!(
+                "no AWS credentials for {}: pass --profile NAME, or set AWS_PROFILE or \
+                 AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY ({why})",
+                target.describe()
+            )),
+            None => DeployError::call("sts GetCallerIdentity", "caller", e),
+        })?;
     identity
         .account()
         .map(str::to_owned)
@@ -266,6 +292,46 @@ mod tests {
             .load()
             .await;
         Target::with_sdk_config(kind, "eu-west-1", None, sdk)
+    }
+
+    /// A credentials chain that finds nothing (no profile, no environment, no instance role).
+    #[derive(Debug)]
+    struct NoCredentials;
+
+    impl aws_credential_types::provider::ProvideCredentials for NoCredentials {
+        fn provide_credentials<'a>(
+            &'a self,
+        ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            aws_credential_types::provider::future::ProvideCredentials::ready(Err(
+                aws_credential_types::provider::error::CredentialsError::not_loaded(
+                    "no profile, no environment, no instance role",
+                ),
+            ))
+        }
+    }
+
+    #[tokio::test]
+    async fn missing_credentials_are_named_with_the_fix_and_nothing_is_sent() {
+        let recorder = Recorder::new();
+        let sts = http_client_fn(|_, _| SharedHttpConnector::new(Sts("123456789012")));
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .credentials_provider(NoCredentials)
+            .http_client(recorder.wrap(sts))
+            .load()
+            .await;
+        let aws = Target::with_sdk_config(TargetKind::Aws, "eu-west-1", None, sdk);
+        let error = account_id(&aws).await.unwrap_err().to_string();
+        assert!(error.starts_with("no AWS credentials for aws"), "{error}");
+        assert!(
+            error.contains("--profile") && error.contains("AWS_PROFILE"),
+            "{error}"
+        );
+        assert!(error.contains("no profile, no environment"), "{error}");
+        assert!(recorder.requests().is_empty());
     }
 
     #[tokio::test]
