@@ -112,6 +112,7 @@ impl<M: Mailbox + Send> Bench<'_, M> {
             fifo: uploads.len(),
             mails: uploads.len(),
             failures: 0,
+            or_failed: 0,
         };
         let deployment = self.deployment;
         let sources = Sources {

@@ -120,11 +120,24 @@ pub async fn run<M: Mailbox>(
             return;
         }
     };
+    if collected.timed_out {
+        // Judged all the same, so the violations name what is missing.
+        report.errors.push(format!(
+            "collect: not everything arrived within {} s ({} FIFO message(s), {} email(s) and {} \
+             on-failure record(s) for {} upload(s))",
+            scenario.expect.delivery_deadline_s,
+            collected.fifo.len(),
+            collected.mails.len(),
+            collected.failures.len(),
+            run.uploads.len()
+        ));
+    }
     let copies = scenario.chaos.iter().find_map(|f| match f {
         FaultSpec::RedeliverEvents { copies } => Some(*copies),
         _ => None,
     });
     if let Some(copies) = copies
+        && !collected.timed_out
         && let Err(e) = run
             .redeliver(scenario, seed, copies, &mut collected, progress)
             .await
@@ -146,7 +159,12 @@ pub async fn run<M: Mailbox>(
     if restarted {
         judgement.skipped.push(not_made_note(&run.not_made));
     }
-    let accounting = invariants::account(&mut judgement, &run.uploads, &run.excused);
+    let accounting = invariants::account(
+        &mut judgement,
+        &run.uploads,
+        &collected.failures,
+        &run.excused,
+    );
     for (name, ok, detail) in accounting.checks {
         report.check(name, ok, detail);
     }

@@ -6,14 +6,19 @@
 //!   an object whose event went `1 + copies` times has exactly that many emails, and still one
 //!   FIFO message;
 //! * a FIFO message published while the queue's subscription was removed is lost by SNS (the
-//!   publish succeeds), so exactly the window's objects, and no others, miss their message.
+//!   publish succeeds), so exactly the window's objects, and no others, miss their message;
+//! * an event Lambda tried while the function's reserved concurrency was 0 is dropped into the
+//!   on-failure queue ([`super::dropped`]), so each object of a throttle window either delivers
+//!   or is named by exactly one such record, and then delivers nothing.
 //!
 //! Everything else the oracle found stays a violation and is named with the faults that touched
 //! the object. Pure.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::oracle::{Judgement, Uploaded, Violation};
+use crate::oracle::{FailureReceived, Judgement, Uploaded, Violation};
+
+use super::dropped::dropped_uploads;
 
 /// What the run did on purpose that changes the expected deliveries.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -22,6 +27,8 @@ pub struct Excused {
     pub emails: BTreeMap<usize, usize>,
     /// Upload indices whose FIFO message SNS dropped on purpose.
     pub lost: BTreeSet<usize>,
+    /// Upload indices made while the function's reserved concurrency was 0.
+    pub throttled: BTreeSet<usize>,
 }
 
 /// The judgement after accounting.
@@ -34,9 +41,16 @@ pub struct Accounting {
 }
 
 /// Removes the excused violations from `judgement` (settling each object's `ok`) and returns
-/// what was excused and the checks that the excuses were exact.
-pub fn account(judgement: &mut Judgement, uploads: &[Uploaded], excused: &Excused) -> Accounting {
+/// what was excused and the checks that the excuses were exact. `failures` are the on-failure
+/// queue's records.
+pub fn account(
+    judgement: &mut Judgement,
+    uploads: &[Uploaded],
+    failures: &[FailureReceived],
+    excused: &Excused,
+) -> Accounting {
     let mut out = Accounting::default();
+    let dropped = account_dropped(judgement, uploads, failures, excused, &mut out);
     let mut missing_fifo = BTreeSet::new();
     judgement.violations.retain(|v| match v {
         Violation::DuplicateEmail {
@@ -46,6 +60,11 @@ pub fn account(judgement: &mut Judgement, uploads: &[Uploaded], excused: &Excuse
                 "object #{index} {key:?}: {count} emails for {count} deliveries of its event \
                  (redelivered on purpose; the handler keeps no state)"
             ));
+            false
+        }
+        Violation::MissingFifoMessage { index, .. } | Violation::MissingEmail { index, .. }
+            if dropped.contains(index) =>
+        {
             false
         }
         Violation::MissingFifoMessage { index, key, .. } => {
@@ -106,6 +125,86 @@ pub fn account(judgement: &mut Judgement, uploads: &[Uploaded], excused: &Excuse
     out
 }
 
+/// The throttle windows' objects whose event Lambda dropped (each named by exactly one
+/// `ZeroReservedConcurrency` record and without any delivery): their missing deliveries and
+/// their records are accounted for, and the check that the drops were exact is added.
+fn account_dropped(
+    judgement: &mut Judgement,
+    uploads: &[Uploaded],
+    failures: &[FailureReceived],
+    excused: &Excused,
+    out: &mut Accounting,
+) -> BTreeSet<usize> {
+    if excused.throttled.is_empty() {
+        return BTreeSet::new();
+    }
+    let named = dropped_uploads(failures, uploads);
+    let mut records: BTreeMap<usize, usize> = BTreeMap::new();
+    for index in named.iter().flatten() {
+        *records.entry(*index).or_default() += 1;
+    }
+    let delivered = |index: usize| {
+        judgement
+            .objects
+            .iter()
+            .find(|o| o.index == index)
+            .is_some_and(|o| o.fifo_messages > 0 || o.emails > 0)
+    };
+    let mut problems = Vec::new();
+    let mut dropped = BTreeSet::new();
+    for (&index, &count) in &records {
+        if !excused.throttled.contains(&index) {
+            problems.push(format!(
+                "object #{index} was dropped outside the throttle window"
+            ));
+        } else if count > 1 {
+            problems.push(format!("object #{index} has {count} records, expected 1"));
+        } else if delivered(index) {
+            problems.push(format!("object #{index} was dropped and delivered too"));
+        } else {
+            dropped.insert(index);
+        }
+    }
+    let unnamed = named.iter().filter(|n| n.is_none()).count();
+    if unnamed > 0 {
+        problems.push(format!("{unnamed} record(s) name no upload"));
+    }
+    for &index in &dropped {
+        let key = uploads
+            .iter()
+            .find(|u| u.index == index)
+            .map_or("", |u| u.key.as_str());
+        out.accounted.push(format!(
+            "object #{index} {key:?}: its event was dropped while the function's reserved \
+             concurrency was 0 ({} in the on-failure queue; Lambda does not retry such events)",
+            super::dropped::ZERO_RESERVED_CONCURRENCY
+        ));
+    }
+    // The records that stand for dropped objects are not failures of the pipeline.
+    judgement.violations.retain(|v| match v {
+        Violation::FailureCountMismatch { expected, got, .. } => {
+            got.saturating_sub(dropped.len()) != *expected
+        }
+        _ => true,
+    });
+    out.checks.push((
+        "each event dropped at zero reserved concurrency is recorded once, in the window, and \
+         delivered nothing"
+            .into(),
+        problems.is_empty(),
+        if problems.is_empty() {
+            format!(
+                "{} of {} throttled object(s) dropped to the on-failure queue, the rest delivered",
+                dropped.len(),
+                excused.throttled.len()
+            )
+        } else {
+            problems.join("; ")
+        },
+    ));
+    dropped
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,7 +258,7 @@ mod tests {
             emails: [(0, 3), (1, 3)].into(),
             ..Excused::default()
         };
-        let out = account(&mut j, &[], &excused);
+        let out = account(&mut j, &[], &[], &excused);
         assert_eq!(out.accounted.len(), 1);
         assert_eq!(j.violations, vec![dup(1, 2)]);
         assert!(j.objects[0].ok && !j.objects[1].ok);
@@ -172,7 +271,7 @@ mod tests {
             emails: [(0, 2)].into(),
             ..Excused::default()
         };
-        account(&mut j, &[], &excused);
+        account(&mut j, &[], &[], &excused);
         assert_eq!(
             j.violations,
             vec![Violation::RedeliveryNotMailed {
@@ -198,7 +297,7 @@ mod tests {
             lost: [1, 3].into(),
             ..Excused::default()
         };
-        let out = account(&mut j, &[], &excused);
+        let out = account(&mut j, &[], &[], &excused);
         assert_eq!(j.violations, vec![missing(2)], "2 was not in the window");
         assert_eq!(out.checks.len(), 1);
         assert!(!out.checks[0].1, "3 was in the window but delivered");
@@ -207,11 +306,91 @@ mod tests {
         let out = account(
             &mut exact,
             &[],
+            &[],
             &Excused {
                 lost: [1].into(),
                 ..Excused::default()
             },
         );
         assert!(exact.violations.is_empty() && out.checks[0].1);
+    }
+
+    #[test]
+    fn a_throttle_windows_dropped_events_are_accounted_only_when_exact() {
+        let uploads: Vec<Uploaded> = (0..3)
+            .map(|index| Uploaded {
+                index,
+                key: format!("k{index}"),
+                version_id: Some("v".into()),
+                etag: "e".into(),
+                size: 1,
+                at_ms: 0,
+            })
+            .collect();
+        let record = |index: usize| FailureReceived {
+            body: serde_json::json!({
+                "requestContext": {"condition": "ZeroReservedConcurrency"},
+                "requestPayload": {"Records": [
+                    {"s3": {"object": {"key": format!("k{index}"), "versionId": "v"}}}
+                ]}
+            })
+            .to_string(),
+            at_ms: 0,
+        };
+        let missing_both = |index: usize| {
+            vec![
+                missing(index),
+                Violation::MissingEmail {
+                    index,
+                    key: format!("k{index}"),
+                    version_id: None,
+                    etag: "e".into(),
+                },
+            ]
+        };
+        let mismatch = |got: usize| Violation::FailureCountMismatch {
+            expected: 0,
+            got,
+            bodies: Vec::new(),
+        };
+        let throttled = Excused {
+            throttled: [1, 2].into(),
+            ..Excused::default()
+        };
+        // Object 1 dropped (one record, nothing delivered); object 2 delivered after the window.
+        let mut violations = missing_both(1);
+        violations.push(mismatch(1));
+        let mut j = judgement(violations, &[1, 0, 1]);
+        j.objects[1].fifo_messages = 0;
+        let out = account(&mut j, &uploads, &[record(1)], &throttled);
+        assert!(j.violations.is_empty(), "{:?}", j.violations);
+        assert!(j.objects.iter().all(|o| o.ok));
+        assert_eq!(out.accounted.len(), 1);
+        assert!(out.accounted[0].starts_with("object #1 \"k1\": its event was dropped"));
+        assert!(out.accounted[0].contains("ZeroReservedConcurrency"));
+        assert!(out.checks[0].1, "{:?}", out.checks);
+        assert!(
+            out.checks[0].2.starts_with("1 of 2 throttled"),
+            "{:?}",
+            out.checks
+        );
+
+        // A drop outside the window stays a violation and fails the check.
+        let mut violations = missing_both(0);
+        violations.push(mismatch(1));
+        let mut j = judgement(violations.clone(), &[0, 1, 1]);
+        j.objects[0].fifo_messages = 0;
+        let out = account(&mut j, &uploads, &[record(0)], &throttled);
+        assert_eq!(j.violations, violations);
+        assert!(!out.checks[0].1 && out.checks[0].2.contains("outside the throttle window"));
+
+        // Two records for one object: not excused either.
+        let mut violations = missing_both(1);
+        violations.push(mismatch(2));
+        let mut j = judgement(violations.clone(), &[1, 0, 1]);
+        j.objects[1].fifo_messages = 0;
+        let out = account(&mut j, &uploads, &[record(1), record(1)], &throttled);
+        assert_eq!(j.violations, violations);
+        assert!(!out.checks[0].1 && out.checks[0].2.contains("2 records"));
     }
 }

@@ -16,6 +16,7 @@ mod caller;
 mod collection;
 mod completion;
 pub mod driver;
+mod dropped;
 mod findings;
 pub mod invariants;
 pub mod platform;

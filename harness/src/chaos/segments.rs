@@ -17,9 +17,9 @@ use super::platform::{self, Opened};
 use super::report::TimelineKind;
 use super::spec::FaultSpec;
 
-/// How long a throttle window stays closed after its uploads, so Lambda tries (and is refused)
-/// while it lasts. A fault's duration, not a readiness wait.
-const THROTTLE_HOLD: Duration = Duration::from_secs(3);
+/// How long a throttle window may wait for Lambda to try (and drop) its events before it is
+/// lifted anyway (the events not tried by then run normally afterwards).
+const THROTTLE_DROP_DEADLINE: Duration = Duration::from_secs(60);
 /// How long the uploads before a fault edge may take to be delivered.
 const QUIESCE_DEADLINE: Duration = Duration::from_secs(90);
 /// How long the window's invocations may take to finish before the window closes anyway.
@@ -71,8 +71,14 @@ impl<M: Mailbox> Run<'_, M> {
                     let _ = writeln!(progress, "  fault opened: {what}");
                     self.counts[e.rule] += 1;
                     self.event(TimelineKind::Fault, format!("opened: {what}"));
-                    if matches!(e.fault, FaultSpec::RemoveFifoSubscription { .. }) {
-                        self.excused.lost.extend(e.span.clone());
+                    match e.fault {
+                        FaultSpec::RemoveFifoSubscription { .. } => {
+                            self.excused.lost.extend(e.span.clone());
+                        }
+                        FaultSpec::ThrottleFunction { .. } => {
+                            self.excused.throttled.extend(e.span.clone());
+                        }
+                        _ => {}
                     }
                     opened.push((e.rule, handle));
                 }
@@ -86,7 +92,7 @@ impl<M: Mailbox> Run<'_, M> {
                 if e.fault.restart_after().is_some() {
                     continue;
                 }
-                self.hold(e.fault, &e.span).await?;
+                self.hold(e.fault, &e.span, progress).await?;
                 let Some(pos) = opened.iter().position(|(rule, _)| *rule == e.rule) else {
                     continue;
                 };
@@ -170,16 +176,7 @@ impl<M: Mailbox> Run<'_, M> {
     /// excused, and email), keeping what arrived for the judgement: a fault opened now touches
     /// no invocation of an earlier upload.
     async fn quiesce(&mut self, before: &str, progress: Progress<'_>) -> Result<(), String> {
-        let lost = self
-            .uploads
-            .iter()
-            .filter(|u| self.excused.lost.contains(&u.index))
-            .count();
-        let wanted = Wanted {
-            fifo: (self.uploads.len() - lost).saturating_sub(self.early.fifo.len()),
-            mails: self.uploads.len().saturating_sub(self.early.mails.len()),
-            failures: 0,
-        };
+        let wanted = self.still_wanted(0);
         if wanted.fifo == 0 && wanted.mails == 0 {
             return Ok(());
         }
@@ -206,16 +203,45 @@ impl<M: Mailbox> Run<'_, M> {
         Ok(())
     }
 
-    /// What a window waits for before it closes: a throttle lasts a while; a removed
-    /// subscription lasts until the function finished every invocation of the window's uploads
-    /// (their FIFO publishes came after their emails).
+    /// What a window waits for before it closes: a throttle lasts until Lambda tried, and
+    /// dropped, every event of the window's uploads; a removed subscription lasts until the
+    /// function finished every invocation of the window's uploads (their FIFO publishes came
+    /// after their emails).
     async fn hold(
         &mut self,
         fault: &FaultSpec,
         span: &std::ops::Range<usize>,
+        progress: Progress<'_>,
     ) -> Result<(), String> {
         match fault {
-            FaultSpec::ThrottleFunction { .. } => tokio::time::sleep(THROTTLE_HOLD).await,
+            FaultSpec::ThrottleFunction { .. } => {
+                // At zero reserved concurrency Lambda drops each event it tries into the
+                // on-failure queue (`ZeroReservedConcurrency`); observed, not guessed.
+                let window = self
+                    .uploads
+                    .iter()
+                    .filter(|u| span.contains(&u.index))
+                    .count();
+                let wanted = Wanted {
+                    fifo: 0,
+                    mails: 0,
+                    failures: window,
+                    or_failed: 0,
+                };
+                let got = self.collect(wanted, THROTTLE_DROP_DEADLINE).await?;
+                if got.timed_out {
+                    let _ = writeln!(
+                        progress,
+                        "  {} of {window} throttled event(s) dropped within {} s; the rest run \
+                         once the throttle is lifted",
+                        got.failures.len(),
+                        THROTTLE_DROP_DEADLINE.as_secs()
+                    );
+                }
+                self.early.fifo.extend(got.fifo);
+                self.early.mails.extend(got.mails);
+                self.early.failures.extend(got.failures);
+            }
             FaultSpec::RemoveFifoSubscription { .. } => {
                 let keys: Vec<String> = self
                     .uploads

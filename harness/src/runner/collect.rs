@@ -32,6 +32,23 @@ pub struct Wanted {
     pub fifo: usize,
     pub mails: usize,
     pub failures: usize,
+    /// Up to this many on-failure records beyond `failures` each stand in for one FIFO message
+    /// and one email (an event Lambda dropped on purpose, e.g. at zero reserved concurrency).
+    pub or_failed: usize,
+}
+
+impl Wanted {
+    /// True when `got` holds everything wanted.
+    fn reached_by(&self, got: &Collected) -> bool {
+        let stand_ins = got
+            .failures
+            .len()
+            .saturating_sub(self.failures)
+            .min(self.or_failed);
+        got.fifo.len() + stand_ins >= self.fifo
+            && got.mails.len() + stand_ins >= self.mails
+            && got.failures.len() >= self.failures
+    }
 }
 
 /// Where deliveries arrive for one deployed stack.
@@ -92,9 +109,7 @@ pub async fn collect<M: Mailbox>(
         if (got.fifo.len(), got.mails.len(), got.failures.len()) != before {
             last_new = Instant::now();
         }
-        let complete = got.fifo.len() >= wanted.fifo
-            && got.mails.len() >= wanted.mails
-            && got.failures.len() >= wanted.failures;
+        let complete = wanted.reached_by(&got);
         if complete && last_new.elapsed() >= QUIET_WINDOW {
             return Ok(got);
         }
@@ -137,4 +152,64 @@ pub(crate) async fn delete(
         .await
         .map(drop)
         .map_err(|e| format!("DeleteMessage {queue_url}: {}", describe_error(&e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn got(fifo: usize, mails: usize, failures: usize) -> Collected {
+        let fifo_message = FifoReceived {
+            body: String::new(),
+            group_id: None,
+            sequence_number: None,
+            dedup_id: None,
+            at_ms: 0,
+        };
+        let mail = MailReceived {
+            to: Vec::new(),
+            subject: String::new(),
+            body: String::new(),
+            at_ms: 0,
+        };
+        let failure = FailureReceived {
+            body: String::new(),
+            at_ms: 0,
+        };
+        Collected {
+            fifo: vec![fifo_message; fifo],
+            mails: vec![mail; mails],
+            failures: vec![failure; failures],
+            timed_out: false,
+        }
+    }
+
+    #[test]
+    fn on_failure_records_stand_in_for_dropped_deliveries_only_as_allowed() {
+        let wanted = |failures, or_failed| Wanted {
+            fifo: 3,
+            mails: 3,
+            failures,
+            or_failed,
+        };
+        assert!(wanted(0, 0).reached_by(&got(3, 3, 0)));
+        assert!(
+            !wanted(0, 0).reached_by(&got(2, 2, 1)),
+            "no stand-ins allowed"
+        );
+        assert!(wanted(0, 1).reached_by(&got(2, 2, 1)), "one dropped event");
+        assert!(
+            !wanted(0, 1).reached_by(&got(1, 1, 2)),
+            "at most one stands in"
+        );
+        assert!(
+            !wanted(1, 1).reached_by(&got(2, 2, 1)),
+            "the expected record is not a stand-in"
+        );
+        assert!(wanted(1, 1).reached_by(&got(2, 2, 2)));
+        assert!(
+            !wanted(0, 1).reached_by(&got(2, 3, 0)),
+            "a missing message needs its record"
+        );
+    }
 }

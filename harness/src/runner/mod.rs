@@ -283,6 +283,7 @@ async fn pipeline<M: Mailbox>(
         fifo: uploads.len(),
         mails: uploads.len(),
         failures: scenario.expect.failures,
+        or_failed: 0,
     };
     let _ = writeln!(
         progress,
