@@ -316,7 +316,7 @@ mod tests {
     }
 
     #[test]
-    fn a_throttle_windows_dropped_events_are_accounted_only_when_exact() {
+    fn regression_events_dropped_at_zero_reserved_concurrency_are_accounted_only_when_exact() {
         let uploads: Vec<Uploaded> = (0..3)
             .map(|index| Uploaded {
                 index,
