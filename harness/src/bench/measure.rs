@@ -115,14 +115,9 @@ impl<M: Mailbox + Send> Bench<'_, M> {
             or_failed: 0,
         };
         let deployment = self.deployment;
-        let sources = Sources {
-            queue_url: &deployment.queue_url,
-            failure_queue_url: &deployment.failure_queue_url,
-            email: &deployment.email_address,
-        };
         let collected = collect::collect(
             &self.sqs,
-            sources,
+            Sources::of(deployment),
             &mut self.mailbox,
             wanted,
             epoch,

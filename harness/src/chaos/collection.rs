@@ -35,11 +35,8 @@ impl<M: Mailbox> Run<'_, M> {
         let wanted = self.still_wanted(scenario.expect.failures);
         let mut early = std::mem::take(&mut self.early);
         let collected = self.collect(wanted, deadline).await?;
-        let timed_out = collected.timed_out;
-        early.fifo.extend(collected.fifo);
-        early.mails.extend(collected.mails);
-        early.failures.extend(collected.failures);
-        early.timed_out = timed_out;
+        early.timed_out = collected.timed_out;
+        early.absorb(collected);
         Ok(early)
     }
 
@@ -54,22 +51,13 @@ impl<M: Mailbox> Run<'_, M> {
                 .filter(|u| set.contains(&u.index))
                 .count()
         };
-        let (lost, throttled) = (count(&self.excused.lost), count(&self.excused.throttled));
-        let early = &self.early;
-        let stood_in = early
-            .failures
-            .len()
-            .saturating_sub(expected_failures)
-            .min(throttled);
-        Wanted {
-            fifo: (self.uploads.len() - lost).saturating_sub(early.fifo.len() + stood_in),
-            mails: self
-                .uploads
-                .len()
-                .saturating_sub(early.mails.len() + stood_in),
-            failures: expected_failures.saturating_sub(early.failures.len()),
-            or_failed: throttled - stood_in,
-        }
+        remaining(
+            self.uploads.len(),
+            count(&self.excused.lost),
+            count(&self.excused.throttled),
+            &self.early,
+            expected_failures,
+        )
     }
 
     pub(super) async fn collect(
@@ -77,14 +65,9 @@ impl<M: Mailbox> Run<'_, M> {
         wanted: Wanted,
         deadline: Duration,
     ) -> Result<Collected, String> {
-        let sources = Sources {
-            queue_url: &self.deployment.queue_url,
-            failure_queue_url: &self.deployment.failure_queue_url,
-            email: &self.deployment.email_address,
-        };
         collect::collect(
             &self.target.sqs(),
-            sources,
+            Sources::of(self.deployment),
             self.mailbox,
             wanted,
             self.epoch,
@@ -151,10 +134,31 @@ impl<M: Mailbox> Run<'_, M> {
                 deadline.as_secs()
             ));
         }
-        collected.fifo.extend(more.fifo);
-        collected.mails.extend(more.mails);
-        collected.failures.extend(more.failures);
+        collected.absorb(more);
         Ok(())
+    }
+}
+
+/// What `uploads` uploads still owe beyond `early`, `lost` of them without a FIFO message on
+/// purpose and `throttled` of them possibly dropped, each then standing in with an on-failure
+/// record for both its deliveries. Pure.
+fn remaining(
+    uploads: usize,
+    lost: usize,
+    throttled: usize,
+    early: &Collected,
+    expected_failures: usize,
+) -> Wanted {
+    let stood_in = early
+        .failures
+        .len()
+        .saturating_sub(expected_failures)
+        .min(throttled);
+    Wanted {
+        fifo: (uploads - lost).saturating_sub(early.fifo.len() + stood_in),
+        mails: uploads.saturating_sub(early.mails.len() + stood_in),
+        failures: expected_failures.saturating_sub(early.failures.len()),
+        or_failed: throttled - stood_in,
     }
 }
 
@@ -201,4 +205,26 @@ pub(super) fn deliveries(collected: &Collected) -> Vec<TimelineEvent> {
         label: f.body.chars().take(120).collect(),
     });
     fifo.chain(mails).chain(failures).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_remains_counts_early_deliveries_and_dropped_events_once() {
+        // 6 uploads, 3 of them in a throttle window, all 3 dropped while it was open; the
+        // first delivered before it.
+        let w = remaining(6, 0, 3, &Collected::sized(1, 1, 3), 0);
+        assert_eq!((w.fifo, w.mails, w.failures, w.or_failed), (2, 2, 0, 0));
+        // Only one dropped so far: the other two may still deliver or be dropped.
+        let w = remaining(6, 0, 3, &Collected::sized(1, 1, 1), 0);
+        assert_eq!((w.fifo, w.mails, w.failures, w.or_failed), (4, 4, 0, 2));
+        // An expected failure record is not a stand-in.
+        let w = remaining(6, 0, 3, &Collected::sized(1, 1, 1), 1);
+        assert_eq!((w.fifo, w.mails, w.failures, w.or_failed), (5, 5, 0, 3));
+        // Messages lost with the subscription are not waited for.
+        let w = remaining(6, 2, 0, &Collected::sized(0, 0, 0), 0);
+        assert_eq!((w.fifo, w.mails, w.failures, w.or_failed), (4, 6, 0, 0));
+    }
 }

@@ -186,11 +186,8 @@ impl<M: Mailbox> Run<'_, M> {
             wanted.fifo, wanted.mails
         );
         let got = self.collect(wanted, QUIESCE_DEADLINE).await?;
-        let timed_out = got.timed_out;
-        let (fifo, mails) = (got.fifo.len(), got.mails.len());
-        self.early.fifo.extend(got.fifo);
-        self.early.mails.extend(got.mails);
-        self.early.failures.extend(got.failures);
+        let (timed_out, fifo, mails) = (got.timed_out, got.fifo.len(), got.mails.len());
+        self.early.absorb(got);
         if timed_out {
             return Err(format!(
                 "before {before}, the earlier uploads' deliveries did not all arrive within {} s: \
@@ -238,9 +235,7 @@ impl<M: Mailbox> Run<'_, M> {
                         THROTTLE_DROP_DEADLINE.as_secs()
                     );
                 }
-                self.early.fifo.extend(got.fifo);
-                self.early.mails.extend(got.mails);
-                self.early.failures.extend(got.failures);
+                self.early.absorb(got);
             }
             FaultSpec::RemoveFifoSubscription { .. } => {
                 let keys: Vec<String> = self

@@ -26,6 +26,43 @@ pub struct Collected {
     pub timed_out: bool,
 }
 
+impl Collected {
+    /// `fifo` messages, `mails` and `failures` records, all empty (tests count them).
+    #[cfg(test)]
+    pub(crate) fn sized(fifo: usize, mails: usize, failures: usize) -> Self {
+        let message = FifoReceived {
+            body: String::new(),
+            group_id: None,
+            sequence_number: None,
+            dedup_id: None,
+            at_ms: 0,
+        };
+        let mail = MailReceived {
+            to: Vec::new(),
+            subject: String::new(),
+            body: String::new(),
+            at_ms: 0,
+        };
+        let failure = FailureReceived {
+            body: String::new(),
+            at_ms: 0,
+        };
+        Self {
+            fifo: vec![message; fifo],
+            mails: vec![mail; mails],
+            failures: vec![failure; failures],
+            timed_out: false,
+        }
+    }
+
+    /// Adds what `more` collected after this.
+    pub fn absorb(&mut self, more: Collected) {
+        self.fifo.extend(more.fifo);
+        self.mails.extend(more.mails);
+        self.failures.extend(more.failures);
+    }
+}
+
 /// What collection waits for.
 #[derive(Debug, Clone, Copy)]
 pub struct Wanted {
@@ -58,6 +95,17 @@ pub struct Sources<'a> {
     pub failure_queue_url: &'a str,
     /// Only mail to this address belongs to the run.
     pub email: &'a str,
+}
+
+impl<'a> Sources<'a> {
+    /// The queues and the alert address of `deployment`.
+    pub fn of(deployment: &'a crate::deploy::Deployment) -> Self {
+        Self {
+            queue_url: &deployment.queue_url,
+            failure_queue_url: &deployment.failure_queue_url,
+            email: &deployment.email_address,
+        }
+    }
 }
 
 /// Collects until `wanted` has arrived and a quiet window passed, or until `deadline`.
@@ -158,32 +206,6 @@ pub(crate) async fn delete(
 mod tests {
     use super::*;
 
-    fn got(fifo: usize, mails: usize, failures: usize) -> Collected {
-        let fifo_message = FifoReceived {
-            body: String::new(),
-            group_id: None,
-            sequence_number: None,
-            dedup_id: None,
-            at_ms: 0,
-        };
-        let mail = MailReceived {
-            to: Vec::new(),
-            subject: String::new(),
-            body: String::new(),
-            at_ms: 0,
-        };
-        let failure = FailureReceived {
-            body: String::new(),
-            at_ms: 0,
-        };
-        Collected {
-            fifo: vec![fifo_message; fifo],
-            mails: vec![mail; mails],
-            failures: vec![failure; failures],
-            timed_out: false,
-        }
-    }
-
     #[test]
     fn on_failure_records_stand_in_for_dropped_deliveries_only_as_allowed() {
         let wanted = |failures, or_failed| Wanted {
@@ -192,23 +214,26 @@ mod tests {
             failures,
             or_failed,
         };
-        assert!(wanted(0, 0).reached_by(&got(3, 3, 0)));
+        assert!(wanted(0, 0).reached_by(&Collected::sized(3, 3, 0)));
         assert!(
-            !wanted(0, 0).reached_by(&got(2, 2, 1)),
+            !wanted(0, 0).reached_by(&Collected::sized(2, 2, 1)),
             "no stand-ins allowed"
         );
-        assert!(wanted(0, 1).reached_by(&got(2, 2, 1)), "one dropped event");
         assert!(
-            !wanted(0, 1).reached_by(&got(1, 1, 2)),
+            wanted(0, 1).reached_by(&Collected::sized(2, 2, 1)),
+            "one dropped event"
+        );
+        assert!(
+            !wanted(0, 1).reached_by(&Collected::sized(1, 1, 2)),
             "at most one stands in"
         );
         assert!(
-            !wanted(1, 1).reached_by(&got(2, 2, 1)),
+            !wanted(1, 1).reached_by(&Collected::sized(2, 2, 1)),
             "the expected record is not a stand-in"
         );
-        assert!(wanted(1, 1).reached_by(&got(2, 2, 2)));
+        assert!(wanted(1, 1).reached_by(&Collected::sized(2, 2, 2)));
         assert!(
-            !wanted(0, 1).reached_by(&got(2, 3, 0)),
+            !wanted(0, 1).reached_by(&Collected::sized(2, 3, 0)),
             "a missing message needs its record"
         );
     }

@@ -290,14 +290,9 @@ async fn pipeline<M: Mailbox>(
         "  collecting deliveries (up to {} s)",
         scenario.expect.delivery_deadline_s
     );
-    let sources = collect::Sources {
-        queue_url: &deployment.queue_url,
-        failure_queue_url: &deployment.failure_queue_url,
-        email: &deployment.email_address,
-    };
     let collected = collect::collect(
         &target.sqs(),
-        sources,
+        collect::Sources::of(deployment),
         mailbox,
         wanted,
         epoch,
