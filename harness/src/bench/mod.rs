@@ -30,7 +30,7 @@ use crate::deploy::{self, DeployConfig, teardown::teardown};
 use crate::mailbox::s3::await_confirmation;
 use crate::mailbox::{LocalStackSes, S3Mailbox};
 use crate::progress::Progress;
-use crate::runner::{CONFIRMATION_DEADLINE, MailSetup, run_address};
+use crate::runner::{CONFIRMATION_DEADLINE, Inbox, MailSetup, run_address};
 use crate::stack::{RunId, StackNames};
 use crate::target::Target;
 
@@ -103,74 +103,71 @@ pub async fn run(
         baseline_versions_deleted: None,
         errors: Vec::new(),
     };
-    if let Err(e) = config.validate() {
-        report.errors.push(e.to_string());
-    } else if let (MailSetup::Auto, None) = (mail, target.endpoint_url.as_deref()) {
-        report.errors.push(
-            "harness bench on AWS reads the email alerts from an S3 mailbox: pass \
-             --mailbox-bucket (an SES receipt-rule bucket for the alert address's verified \
-             domain), or bench a LocalStack target"
-                .into(),
-        );
-    } else {
-        let _ = writeln!(
-            progress,
-            "bench (seed {}, run {run_id}) on {}: {} point(s) of {} file(s)",
-            config.seed,
-            target.describe(),
-            config.points().len(),
-            config.files
-        );
-        let deploy_config = DeployConfig::new(handler_zip.to_vec(), run_address(email, &run_id));
-        match deploy::deploy(target, &names, &deploy_config, progress).await {
-            Ok((deployment, _)) => {
-                let run = Sweep {
-                    target,
-                    config,
-                    deployment: &deployment,
-                    names: &names,
-                    sampler: &sampler,
-                    ticks,
-                };
-                match (mail, target.endpoint_url.as_deref()) {
-                    (MailSetup::S3 { bucket, prefix }, _) => {
-                        let mut mailbox =
-                            S3Mailbox::new(target.s3(), bucket.clone(), prefix.clone());
-                        let _ = writeln!(
-                            progress,
-                            "  waiting for the subscription's confirmation mail"
-                        );
-                        match await_confirmation(
-                            &target.sns(),
-                            &mut mailbox,
-                            &deployment.email_address,
-                            CONFIRMATION_DEADLINE,
-                        )
-                        .await
-                        {
-                            Ok(_) => run.sweep(mailbox, &mut report, progress).await,
-                            Err(e) => report.errors.push(format!("email subscription: {e}")),
+    let inbox = config
+        .validate()
+        .map_err(|e| e.to_string())
+        .and_then(|()| mail.inbox(target));
+    match inbox {
+        Err(e) => report.errors.push(e),
+        Ok(inbox) => {
+            let _ = writeln!(
+                progress,
+                "bench (seed {}, run {run_id}) on {}: {} point(s) of {} file(s)",
+                config.seed,
+                target.describe(),
+                config.points().len(),
+                config.files
+            );
+            let deploy_config =
+                DeployConfig::new(handler_zip.to_vec(), run_address(email, &run_id));
+            match deploy::deploy(target, &names, &deploy_config, progress).await {
+                Ok((deployment, _)) => {
+                    let run = Sweep {
+                        target,
+                        config,
+                        deployment: &deployment,
+                        names: &names,
+                        sampler: &sampler,
+                        ticks,
+                    };
+                    match inbox {
+                        Inbox::S3 { bucket, prefix } => {
+                            let mut mailbox =
+                                S3Mailbox::new(target.s3(), bucket.to_owned(), prefix.to_owned());
+                            let _ = writeln!(
+                                progress,
+                                "  waiting for the subscription's confirmation mail"
+                            );
+                            match await_confirmation(
+                                &target.sns(),
+                                &mut mailbox,
+                                &deployment.email_address,
+                                CONFIRMATION_DEADLINE,
+                            )
+                            .await
+                            {
+                                Ok(_) => run.sweep(mailbox, &mut report, progress).await,
+                                Err(e) => report.errors.push(format!("email subscription: {e}")),
+                            }
+                        }
+                        Inbox::LocalStack(endpoint) => {
+                            let mailbox =
+                                LocalStackSes::new(endpoint).consuming(&deployment.email_address);
+                            run.sweep(mailbox, &mut report, progress).await;
                         }
                     }
-                    (MailSetup::Auto, endpoint) => {
-                        // Refused above without an endpoint.
-                        let endpoint = endpoint.unwrap_or_default();
-                        let mailbox =
-                            LocalStackSes::new(endpoint).consuming(&deployment.email_address);
-                        run.sweep(mailbox, &mut report, progress).await;
-                    }
                 }
+                Err(e) => report.errors.push(format!("deploy: {e}")),
             }
-            Err(e) => report.errors.push(format!("deploy: {e}")),
+            let torn = teardown(target, &names, progress).await;
+            if !torn.is_clean() {
+                report.errors.push(format!(
+                    "teardown left errors {:?} and resources {:?}",
+                    torn.errors, torn.leftovers
+                ));
+            }
+            report.teardown = Some(torn);
         }
-        let torn = teardown(target, &names, progress).await;
-        if !torn.is_clean() {
-            report.errors.push(format!(
-                "teardown left errors {:?} and resources {:?}",
-                torn.errors, torn.leftovers
-            ));
-        }
-        report.teardown = Some(torn);
     }
     report.knees = knees(config, &report.points);
     report.overhead.cpu_percent = whole.cpu_percent_since();

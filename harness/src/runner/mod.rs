@@ -41,7 +41,28 @@ pub enum MailSetup {
     S3 { bucket: String, prefix: String },
 }
 
+/// A [`MailSetup`] resolved for a target: where its alerts are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inbox<'a> {
+    /// LocalStack's SES introspection at this endpoint.
+    LocalStack(&'a str),
+    /// The S3 mailbox.
+    S3 { bucket: &'a str, prefix: &'a str },
+}
+
 impl MailSetup {
+    /// Where the alerts are read on `target`; `Err` says how to fix AWS without a mailbox.
+    pub fn inbox<'a>(&'a self, target: &'a Target) -> Result<Inbox<'a>, String> {
+        match (self, target.endpoint_url.as_deref()) {
+            (Self::S3 { bucket, prefix }, _) => Ok(Inbox::S3 { bucket, prefix }),
+            (Self::Auto, Some(endpoint)) => Ok(Inbox::LocalStack(endpoint)),
+            (Self::Auto, None) => Err("reading the email alerts back on AWS needs a mailbox: \
+                 pass --mailbox-bucket (an SES receipt-rule bucket for the alert address's \
+                 verified domain)"
+                .into()),
+        }
+    }
+
     /// The flags that choose this mailbox again, for replay commands (none for the default).
     pub fn replay_flags(&self) -> String {
         match self {
@@ -131,9 +152,10 @@ pub async fn run_scenario(
     };
     match deploy::deploy(target, &names, &config, progress).await {
         Ok((deployment, _)) => match scenario.kind {
-            ScenarioKind::Pipeline => match (mail, target.endpoint_url.as_deref()) {
-                (MailSetup::S3 { bucket, prefix }, _) => {
-                    let mut mailbox = S3Mailbox::new(target.s3(), bucket.clone(), prefix.clone());
+            ScenarioKind::Pipeline => match mail.inbox(target) {
+                Ok(Inbox::S3 { bucket, prefix }) => {
+                    let mut mailbox =
+                        S3Mailbox::new(target.s3(), bucket.to_owned(), prefix.to_owned());
                     if confirm_subscription(target, &mut mailbox, &deployment, &mut report).await {
                         pipeline(
                             target,
@@ -148,7 +170,7 @@ pub async fn run_scenario(
                         .await
                     }
                 }
-                (MailSetup::Auto, Some(endpoint)) => {
+                Ok(Inbox::LocalStack(endpoint)) => {
                     let mut mailbox =
                         LocalStackSes::new(endpoint).consuming(&deployment.email_address);
                     pipeline(
@@ -163,11 +185,7 @@ pub async fn run_scenario(
                     )
                     .await
                 }
-                (MailSetup::Auto, None) => report.skip(
-                    "proving email on AWS needs a mailbox: pass --mailbox-bucket (an SES \
-                     receipt-rule bucket for the alert address's verified domain)"
-                        .into(),
-                ),
+                Err(reason) => report.skip(reason),
             },
             ScenarioKind::RegionMismatch => {
                 documented::region_mismatch(target, scenario, &deployment, &mut report, progress)
@@ -377,6 +395,37 @@ mod tests {
             run_address("a@b.c", &RunId::from_seed(1)),
             run_address("a@b.c", &RunId::from_seed(2))
         );
+    }
+
+    #[test]
+    fn the_inbox_is_localstacks_own_or_the_s3_mailbox_and_aws_needs_one() {
+        let sdk = aws_config::SdkConfig::builder().build();
+        let local = Target::with_sdk_config(
+            TargetKind::Localstack,
+            "us-east-1",
+            Some("http://ls"),
+            sdk.clone(),
+        );
+        let aws = Target::with_sdk_config(TargetKind::Aws, "eu-west-1", None, sdk);
+        assert_eq!(
+            MailSetup::Auto.inbox(&local),
+            Ok(Inbox::LocalStack("http://ls"))
+        );
+        let err = MailSetup::Auto.inbox(&aws).unwrap_err();
+        assert!(err.contains("--mailbox-bucket"), "{err}");
+        let s3 = MailSetup::S3 {
+            bucket: "inbox".into(),
+            prefix: "p/".into(),
+        };
+        for target in [&local, &aws] {
+            assert_eq!(
+                s3.inbox(target),
+                Ok(Inbox::S3 {
+                    bucket: "inbox",
+                    prefix: "p/"
+                })
+            );
+        }
     }
 
     #[test]
