@@ -16,18 +16,13 @@ use crate::deploy::describe_error;
 use crate::stack::StackNames;
 use crate::target::Target;
 
-/// The baseline bucket's name for a stack.
-pub fn bucket_name(names: &StackNames) -> String {
-    names.baseline_bucket.clone()
-}
-
 /// Creates the bucket, tagged and versioned.
 pub async fn create(
     s3: &aws_sdk_s3::Client,
     target: &Target,
     names: &StackNames,
 ) -> Result<String, String> {
-    let bucket = bucket_name(names);
+    let bucket = names.baseline_bucket.clone();
     let mut create = s3.create_bucket().bucket(&bucket);
     if target.region != "us-east-1" {
         create = create.create_bucket_configuration(
@@ -136,21 +131,5 @@ pub async fn delete(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<usize, Stri
         Ok(_) => Err(format!(
             "bucket {bucket} still exists after DeleteBucket; delete it by hand"
         )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::stack::RunId;
-
-    #[test]
-    fn the_baseline_bucket_carries_the_run_id_and_gc_recognises_it() {
-        let names = StackNames::with_default_prefix(&RunId::from_seed(3));
-        let bucket = bucket_name(&names);
-        assert_eq!(bucket, format!("upl-{}-baseline", names.run_id));
-        assert!(bucket.len() <= 63);
-        assert_ne!(bucket, names.bucket);
-        assert_eq!(crate::stack::is_ours(&bucket), Some(names.run_id));
     }
 }

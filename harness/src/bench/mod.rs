@@ -89,7 +89,7 @@ pub async fn run(
         target: target.describe(),
         replay: replay_command(config, target, mail),
         config: config.clone(),
-        baseline_bucket: baseline::bucket_name(&names),
+        baseline_bucket: names.baseline_bucket.clone(),
         duration_ms: 0,
         warmup: None,
         points: Vec::new(),

@@ -106,15 +106,12 @@ pub async fn run<M: Mailbox>(
         run.same_localstack().await.err()
     };
     let mut collected = match (collected, unasked_restart) {
-        (_, Some(restart)) => {
-            report.errors.push(restart);
-            report.uploads = run.uploads.clone();
-            report.chaos = Some(run.finish(scenario, setup, report));
-            return;
-        }
         (Ok(c), None) => c,
-        (Err(e), None) => {
-            report.errors.push(format!("collect: {e}"));
+        (outcome, restart) => {
+            report.errors.push(
+                restart
+                    .unwrap_or_else(|| format!("collect: {}", outcome.err().unwrap_or_default())),
+            );
             report.uploads = run.uploads.clone();
             report.chaos = Some(run.finish(scenario, setup, report));
             return;

@@ -1,7 +1,7 @@
 //! What must hold after a chaos run, on top of the oracle's judgement: the faults a scenario
 //! injected on purpose are accounted for, and nothing else is excused.
 //!
-//! Two outcomes are expected, not violations, and each is checked exactly:
+//! Three outcomes are expected, not violations, and each is checked exactly:
 //! * a redelivered S3 event mails again (the handler keeps no state, README "Known limit"), so
 //!   an object whose event went `1 + copies` times has exactly that many emails, and still one
 //!   FIFO message;
@@ -392,5 +392,17 @@ mod tests {
         let out = account(&mut j, &uploads, &[record(1), record(1)], &throttled);
         assert_eq!(j.violations, violations);
         assert!(!out.checks[0].1 && out.checks[0].2.contains("2 records"));
+
+        // Dropped and delivered too, and a record for no upload: both fail the check.
+        let mut j = judgement(vec![mismatch(2)], &[1, 1, 1]);
+        let out = account(&mut j, &uploads, &[record(1), record(9)], &throttled);
+        assert_eq!(j.violations, vec![mismatch(2)]);
+        let detail = &out.checks[0].2;
+        assert!(!out.checks[0].1, "{detail}");
+        assert!(
+            detail.contains("object #1 was dropped and delivered too"),
+            "{detail}"
+        );
+        assert!(detail.contains("1 record(s) name no upload"), "{detail}");
     }
 }

@@ -285,10 +285,7 @@ impl<M: Mailbox> Run<'_, M> {
             TimelineKind::Fault,
             format!("LocalStack restarted after upload {after}"),
         );
-        let detected = match &self.watch {
-            Some(watch) => watch.check().await,
-            None => Ok(()),
-        };
+        let detected = self.check_watch().await;
         let name = format!("LocalStack's restart after upload {after} is detected by the run");
         match detected {
             Err(crate::localstack::session::WatchError::Restarted(r)) => {
@@ -335,8 +332,13 @@ impl<M: Mailbox> Run<'_, M> {
     /// `Err` when LocalStack was restarted (or went down) under the run without the scenario
     /// asking for it.
     pub(super) async fn same_localstack(&self) -> Result<(), String> {
+        self.check_watch().await.map_err(|e| e.to_string())
+    }
+
+    /// The session watch's verdict (always `Ok` on AWS, which has no watch).
+    async fn check_watch(&self) -> Result<(), crate::localstack::session::WatchError> {
         match &self.watch {
-            Some(watch) => watch.check().await.map_err(|e| e.to_string()),
+            Some(watch) => watch.check().await,
             None => Ok(()),
         }
     }

@@ -295,14 +295,10 @@ mod tests {
 
     /// The x of every `<text>` element whose content is `content`.
     fn text_x(svg: &str, content: &str) -> Vec<f64> {
-        svg.split("<text")
-            .filter(|t| {
-                let inner = t
-                    .split_once('>')
-                    .and_then(|(_, rest)| rest.split_once("</text>"));
-                inner.is_some_and(|(text, _)| text.trim() == content)
-            })
-            .filter_map(|t| t.split("x=\"").nth(1)?.split('"').next()?.parse().ok())
+        super::super::plot::svg_texts(svg)
+            .into_iter()
+            .filter(|(_, text)| *text == content)
+            .filter_map(|(x, _)| x)
             .collect()
     }
 

@@ -206,6 +206,26 @@ pub fn timeline(summary: &ChaosSummary) -> String {
     .unwrap_or_else(|e| failed(&e))
 }
 
+/// `(x, content)` of every `<text>` element of a plot's SVG, for tests that read labels back.
+#[cfg(test)]
+pub(super) fn svg_texts(svg: &str) -> Vec<(Option<f64>, &str)> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let (attributes, rest) = t.split_once('>')?;
+            let content = rest.split_once("</text>")?.0.trim();
+            let x = attributes
+                .split("x=\"")
+                .nth(1)?
+                .split('"')
+                .next()?
+                .parse()
+                .ok();
+            Some((x, content))
+        })
+        .collect()
+}
+
 /// What the page shows instead of a plot that could not be drawn.
 pub(super) fn failed(error: &PlotError) -> String {
     format!(
@@ -234,13 +254,9 @@ mod tests {
     fn a_histogram_of_few_objects_labels_each_count_once() {
         // Counts up to 2: the y axis must read 0, 1, 2, 3, not 0, 0, 1, 1, 2, 2.
         let svg = histogram("few", &[300, 310, 520, 530, 640, 1100], None, None);
-        let texts: Vec<&str> = svg
-            .split("<text")
-            .skip(1)
-            .filter_map(|t| Some(t.split_once('>')?.1.split_once("</text>")?.0.trim()))
-            .collect();
+        let texts = svg_texts(&svg);
         for count in ["1", "2", "3"] {
-            let times = texts.iter().filter(|t| **t == count).count();
+            let times = texts.iter().filter(|(_, t)| *t == count).count();
             assert_eq!(times, 1, "label {count} in {texts:?}");
         }
     }

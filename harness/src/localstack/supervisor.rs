@@ -77,11 +77,7 @@ impl EmbeddedLocalStack {
                 path: self.info.dir.clone(),
                 source: std::io::Error::other(e),
             })?;
-        if !outcome.survivors.is_empty() {
-            return Err(SupervisorError::Survivors(
-                outcome.survivors.into_iter().collect(),
-            ));
-        }
+        no_survivors(outcome)?;
         let log = self.info.log.clone();
         let mut log_file = fs::OpenOptions::new()
             .append(true)
@@ -195,14 +191,7 @@ impl EmbeddedLocalStack {
     }
 
     fn stop_inner(&mut self) -> Result<proc_tree::StopOutcome, SupervisorError> {
-        let outcome = stop_instance(&self.info, self.child.take());
-        if outcome.survivors.is_empty() {
-            Ok(outcome)
-        } else {
-            Err(SupervisorError::Survivors(
-                outcome.survivors.into_iter().collect(),
-            ))
-        }
+        no_survivors(stop_instance(&self.info, self.child.take()))
     }
 
     /// Leaves LocalStack running past this process and returns what identifies it.
@@ -235,6 +224,19 @@ pub fn stop_instance(info: &InstanceInfo, child: Option<Child>) -> proc_tree::St
         }
     }
     outcome
+}
+
+/// A stop that left a process alive is an error naming them.
+fn no_survivors(
+    outcome: proc_tree::StopOutcome,
+) -> Result<proc_tree::StopOutcome, SupervisorError> {
+    if outcome.survivors.is_empty() {
+        Ok(outcome)
+    } else {
+        Err(SupervisorError::Survivors(
+            outcome.survivors.into_iter().collect(),
+        ))
+    }
 }
 
 /// Spawns LocalStack on `port` with its files under `dir` and its output into `log_file`.

@@ -175,6 +175,16 @@ pub fn run_id_from_tags<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bench_baseline_bucket_carries_the_run_id_and_gc_recognises_it() {
+        let names = StackNames::with_default_prefix(&RunId::from_seed(3));
+        let bucket = &names.baseline_bucket;
+        assert_eq!(*bucket, format!("upl-{}-baseline", names.run_id));
+        assert!(bucket.len() <= 63);
+        assert_ne!(*bucket, names.bucket);
+        assert_eq!(is_ours(bucket), Some(names.run_id.clone()));
+    }
     use proptest::prelude::*;
 
     fn run_id() -> impl Strategy<Value = RunId> {
