@@ -7,7 +7,7 @@
 
 use crate::event::EventError;
 use crate::ports::{HeadError, PublishError};
-use crate::process::Summary;
+use crate::summary::Summary;
 use lambda_runtime::Diagnostic;
 use thiserror::Error;
 

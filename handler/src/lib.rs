@@ -3,7 +3,8 @@
 //! JSON message to an SNS FIFO topic.
 //!
 //! The core (`event` -> `plan` -> `message`) is pure; `process` orchestrates it over the two
-//! seams in `ports`, which `aws` implements with the AWS SDK. `main.rs` only wires.
+//! seams in `ports`, which `aws` implements with the AWS SDK, and returns a `summary` (or an
+//! `error` that carries one). `main.rs` only wires.
 
 pub mod aws;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod message;
 pub mod plan;
 pub mod ports;
 pub mod process;
+pub mod summary;
 pub mod verdict;
 
 #[cfg(test)]
@@ -22,4 +24,5 @@ mod fixtures;
 
 pub use config::Config;
 pub use error::HandlerError;
-pub use process::{Processor, Summary};
+pub use process::Processor;
+pub use summary::Summary;

@@ -3,13 +3,17 @@
 //! Deploys a fresh stack, reads every security and wiring property back, uploads one file and
 //! waits for its FIFO message (verdict `encrypted`) and its email alert, then tears the stack
 //! down and verifies nothing is left. Each step prints one line; the exit code says whether all
-//! held. Randomized multi-file scenarios build on the same pieces.
+//! held. It is a user of the pipeline layer like every scenario: the same stack guard, mailbox
+//! and collection, with one upload.
 
 use std::time::{Duration, Instant};
 
-use crate::deploy::{self, DeployConfig, Deployment, teardown::teardown, verify::verify};
+use crate::deploy::{DeployConfig, Deployment, verify::verify};
+use crate::mailbox::{MailSetup, run_address};
+use crate::pipeline::{Collected, Finding, Run, Stack, Wanted};
+use crate::run_target::Target;
 use crate::stack::StackNames;
-use crate::target::{Target, TargetKind};
+use crate::workload::PlannedUpload;
 
 /// How long an upload may take to come out as a FIFO message and an email.
 const DELIVERY_DEADLINE: Duration = Duration::from_secs(90);
@@ -33,27 +37,44 @@ impl Outcome {
             detail: detail.into(),
         }
     }
+
+    fn skipped(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            ok: true,
+            skipped: Some(reason.into()),
+            detail: String::new(),
+        }
+    }
 }
 
-/// Runs the whole check; the stack is torn down whatever happened before.
+const FIFO_CHECK: &str = "upload arrives once in the FIFO queue, encrypted with our key";
+const EMAIL_CHECK: &str = "email alert sent for the upload";
+
+/// Runs the whole check on the stack of `names`, alerts going to a per-run address derived from
+/// `config.email` and read through `mail`; the stack is torn down whatever happened before.
 pub async fn run(
     target: &Target,
     names: &StackNames,
     config: &DeployConfig,
+    mail: &MailSetup,
     progress: &mut (dyn std::io::Write + Send),
 ) -> Vec<Outcome> {
     let mut outcomes = Vec::new();
-    match deploy::deploy(target, names, config, progress).await {
-        Ok((deployment, _)) => {
+    let stack = Stack::named(target, names.clone());
+    let mut config = config.clone();
+    config.email = run_address(&config.email, &names.run_id);
+    match stack.deploy(&config, progress).await {
+        Ok(deployment) => {
             outcomes.push(Outcome::new("deploy", true, "stack deployed"));
             for c in verify(target, names, &deployment).await {
                 outcomes.push(Outcome::new(c.name, c.ok, c.detail));
             }
-            outcomes.extend(upload_and_follow(target, &deployment, progress).await);
+            outcomes.extend(upload_and_follow(target, &deployment, mail, progress).await);
         }
-        Err(e) => outcomes.push(Outcome::new("deploy", false, e.to_string())),
+        Err(finding) => outcomes.push(Outcome::new("deploy", false, finding.to_string())),
     }
-    let report = teardown(target, names, progress).await;
+    let report = stack.teardown(progress).await;
     outcomes.push(Outcome::new(
         "teardown leaves nothing",
         report.is_clean(),
@@ -67,132 +88,119 @@ pub async fn run(
     outcomes
 }
 
+/// One upload, then its FIFO message and (where a mailbox can be read) its email.
 async fn upload_and_follow(
     target: &Target,
     deployment: &Deployment,
+    mail: &MailSetup,
     progress: &mut (dyn std::io::Write + Send),
 ) -> Vec<Outcome> {
+    let inbox = mail.inbox(target);
+    let mut run = match Run::start(
+        target,
+        deployment,
+        inbox.as_ref().ok().copied(),
+        Instant::now(),
+    )
+    .await
+    {
+        Ok(run) => run,
+        Err(finding) => return vec![Outcome::new("mailbox", false, finding.to_string())],
+    };
     let key = format!("check/{} hello+world é.txt", deployment.run_id);
     let _ = writeln!(progress, "  uploading s3://{}/{key}", deployment.bucket);
-    let started = Instant::now();
-    if let Err(e) = target
-        .s3()
-        .put_object()
-        .bucket(&deployment.bucket)
-        .key(&key)
-        .body(aws_sdk_s3::primitives::ByteStream::from_static(
-            b"harness check\n",
-        ))
-        .send()
-        .await
-    {
-        return vec![Outcome::new("upload", false, deploy::describe_error(&e))];
+    let upload = PlannedUpload {
+        index: 0,
+        key: key.clone(),
+        size: 64,
+        content_type: "text/plain".into(),
+        content_seed: 0,
+        multipart: false,
+        overwrites: None,
+        same_content_as: None,
+    };
+    if let Err(finding) = run.upload(std::slice::from_ref(&upload), 1).await {
+        return vec![Outcome::new("upload", false, finding.to_string())];
     }
-    let mut out = vec![fifo_message(target, deployment, &key, started).await];
-    out.push(email(target, deployment, &key, started).await);
-    out
+    let wanted = Wanted {
+        fifo: 1,
+        mails: usize::from(inbox.is_ok()),
+        failures: 0,
+        or_failed: 0,
+    };
+    let collected = match run.collect(wanted, DELIVERY_DEADLINE).await {
+        Ok(collected) => collected,
+        Err(finding) => return vec![Outcome::new(FIFO_CHECK, false, finding.to_string())],
+    };
+    let email = match inbox {
+        Ok(_) => email_outcome(&collected, &key, &deployment.email_address),
+        Err(reason) => Outcome::skipped(EMAIL_CHECK, reason),
+    };
+    vec![fifo_outcome(&collected, &key), email]
 }
 
-async fn fifo_message(
-    target: &Target,
-    deployment: &Deployment,
-    key: &str,
-    started: Instant,
-) -> Outcome {
-    let name = "upload arrives once in the FIFO queue, encrypted with our key";
-    let sqs = target.sqs();
-    let mut seen = Vec::new();
-    while started.elapsed() < DELIVERY_DEADLINE {
-        let received = match sqs
-            .receive_message()
-            .queue_url(&deployment.queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(2)
-            .send()
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => return Outcome::new(name, false, deploy::describe_error(&e)),
+/// Exactly one FIFO message names `key`, with verdict `encrypted`. Pure.
+fn fifo_outcome(collected: &Collected, key: &str) -> Outcome {
+    let bodies: Vec<serde_json::Value> = collected
+        .fifo
+        .iter()
+        .filter_map(|m| serde_json::from_str(&m.body).ok())
+        .filter(|b: &serde_json::Value| b["key"] == key)
+        .collect();
+    let Some(first) = bodies.first() else {
+        let why = Finding::Undelivered {
+            deadline_s: DELIVERY_DEADLINE.as_secs(),
+            fifo: collected.fifo.len(),
+            mails: collected.mails.len(),
+            failures: collected.failures.len(),
+            uploads: 1,
         };
-        for message in received.messages() {
-            let body: serde_json::Value =
-                serde_json::from_str(message.body().unwrap_or_default()).unwrap_or_default();
-            seen.push(body);
-        }
-        if let Some(body) = seen.iter().find(|b| b["key"] == key) {
-            let verdict = body["encryption"]["verdict"].as_str().unwrap_or_default();
-            let copies = seen.iter().filter(|b| b["key"] == key).count();
-            return Outcome::new(
-                name,
-                verdict == "encrypted" && copies == 1,
-                format!(
-                    "after {:.1} s: verdict {verdict}, {copies} message(s)",
-                    started.elapsed().as_secs_f64()
-                ),
-            );
-        }
-    }
+        return Outcome::new(
+            FIFO_CHECK,
+            false,
+            format!(
+                "no message names the key ({why}); check the failure queue and the function's log"
+            ),
+        );
+    };
+    let verdict = first["encryption"]["verdict"].as_str().unwrap_or_default();
+    let at_ms = collected.fifo.iter().map(|m| m.at_ms).min().unwrap_or(0);
     Outcome::new(
-        name,
-        false,
+        FIFO_CHECK,
+        verdict == "encrypted" && bodies.len() == 1,
         format!(
-            "no message within {DELIVERY_DEADLINE:?}; check the failure queue and the function's log"
+            "after {:.1} s: verdict {verdict}, {} message(s)",
+            at_ms as f64 / 1000.0,
+            bodies.len()
         ),
     )
 }
 
-async fn email(target: &Target, deployment: &Deployment, key: &str, started: Instant) -> Outcome {
-    let name = "email alert sent for the upload";
-    let Some(endpoint) = target
-        .endpoint_url
-        .as_deref()
-        .filter(|_| target.kind != TargetKind::Aws)
-    else {
-        return Outcome {
-            name: name.into(),
-            ok: true,
-            skipped: Some("reading mail on AWS needs a mailbox (scenario runner)".into()),
-            detail: String::new(),
-        };
-    };
-    let client = reqwest::Client::new();
-    let url = format!("{endpoint}/_aws/ses");
-    while started.elapsed() < DELIVERY_DEADLINE {
-        let mails: serde_json::Value = match client.get(&url).send().await {
-            Ok(r) => r.json().await.unwrap_or_default(),
-            Err(e) => return Outcome::new(name, false, format!("{url}: {e}")),
-        };
-        let found = mails["messages"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|m| {
-                m["Destination"]["ToAddresses"]
-                    .as_array()
-                    .is_some_and(|to| to.iter().any(|a| a == deployment.email_address.as_str()))
-                    && m["Body"]["text_part"]
-                        .as_str()
-                        .is_some_and(|body| body.contains(key))
-            });
-        if let Some(mail) = found {
-            return Outcome::new(
-                name,
-                true,
-                format!(
-                    "after {:.1} s to {}: {}",
-                    started.elapsed().as_secs_f64(),
-                    deployment.email_address,
-                    mail["Subject"].as_str().unwrap_or_default()
-                ),
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+/// A mail to the run's address names `key`. Pure.
+fn email_outcome(collected: &Collected, key: &str, address: &str) -> Outcome {
+    let found = collected
+        .mails
+        .iter()
+        .find(|m| m.to.iter().any(|to| to == address) && m.body.contains(key));
+    match found {
+        Some(mail) => Outcome::new(
+            EMAIL_CHECK,
+            true,
+            format!(
+                "after {:.1} s to {address}: {}",
+                mail.at_ms as f64 / 1000.0,
+                mail.subject
+            ),
+        ),
+        None => Outcome::new(
+            EMAIL_CHECK,
+            false,
+            format!(
+                "no mail to {address} naming the key within {DELIVERY_DEADLINE:?} ({} mail(s) read)",
+                collected.mails.len()
+            ),
+        ),
     }
-    Outcome::new(
-        name,
-        false,
-        format!("no mail naming the key at {url} within {DELIVERY_DEADLINE:?}"),
-    )
 }
 
 /// The outcomes as a table.

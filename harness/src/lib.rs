@@ -1,4 +1,4 @@
-//! The harness library: where the pipeline runs ([`target`]), the embedded LocalStack
+//! The harness library: where the pipeline runs ([`run_target`]), the embedded LocalStack
 //! ([`python`], [`provision`], [`localstack`], [`proc_tree`]), the handler artifact
 //! ([`artifact`]), the command line ([`cli`]), and an HTTP client that records the SDK's
 //! requests for request-level tests ([`recording`]).
@@ -15,15 +15,15 @@ mod fake_http;
 pub mod html;
 pub mod localstack;
 pub mod mailbox;
-pub mod oracle;
 pub mod paths;
+pub mod pipeline;
 pub mod proc_tree;
 pub mod progress;
 pub mod provision;
 pub mod python;
 pub mod recording;
+pub mod run_target;
 pub mod runner;
-pub mod scenario;
-pub mod stack;
-pub mod target;
-pub mod workload;
+
+// The pure core lives in its own crate (no AWS SDK, no tokio); its modules keep their paths here.
+pub use harness_core::{oracle, scenario, stack, workload};

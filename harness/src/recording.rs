@@ -1,7 +1,7 @@
 //! An HTTP client that records every request the SDK sends and forwards it unchanged.
 //!
 //! It wraps the SDK's default HTTPS client (hyper 1 + rustls with aws-lc, as the
-//! `default-https-client` feature builds it), so a [`crate::target::Target`] whose
+//! `default-https-client` feature builds it), so a [`crate::run_target::Target`] whose
 //! [`aws_config::SdkConfig`] uses it behaves exactly like a normal one while every signed
 //! request (method, URI, headers and in-memory body) is kept for inspection. The AWS-only
 //! paths are tested this way: the exact requests a deploy makes (ARNs, policies, conditions)

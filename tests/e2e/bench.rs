@@ -32,7 +32,7 @@ fn tiny_sweep() -> Result<(), Failed> {
         &shared.bootstrap_zip,
         "bench@example.com",
         &config,
-        &harness::runner::MailSetup::Auto,
+        &harness::mailbox::MailSetup::Auto,
         None,
         &mut log,
     ));
@@ -131,7 +131,8 @@ fn tiny_sweep() -> Result<(), Failed> {
         "table has a header and two rows",
     )?;
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-report");
-    let paths = bench::write(&dir, &report).map_err(|e| e.to_string())?;
+    let paths =
+        harness::cli::report_files::write_bench(&dir, &report).map_err(|e| e.to_string())?;
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&paths[0])?)?;
     check(
         json["points"].as_array().is_some_and(|p| p.len() == 2),

@@ -8,8 +8,8 @@ use std::time::Duration;
 use harness::deploy::gc::{GcOptions, GcReport, Outcome, gc};
 use harness::deploy::teardown::{leftovers, teardown};
 use harness::deploy::{self, DeployConfig};
+use harness::run_target::Target;
 use harness::stack::{RunId, StackNames};
-use harness::target::Target;
 use libtest_mimic::{Failed, Trial};
 
 use crate::shared::{self, Shared};

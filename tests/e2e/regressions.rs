@@ -9,7 +9,10 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use harness::artifact::{self, BuildProfile};
-use harness::runner::{self, Status, report};
+use harness::cli::report_files;
+use harness::mailbox::MailSetup;
+use harness::pipeline::Status;
+use harness::runner;
 use harness::scenario;
 use libtest_mimic::{Failed, Trial};
 
@@ -82,11 +85,11 @@ fn caught(scenario: &scenario::Scenario, fault: &str) -> Result<String, Failed> 
         scenarios::seed(),
         &zip,
         "alerts@example.com",
-        &runner::MailSetup::Auto,
+        &MailSetup::Auto,
         &mut log,
     ));
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("regression-reports");
-    let _ = report::write_reports(&dir.join(fault), std::slice::from_ref(&report));
+    let _ = report_files::write_reports(&dir.join(fault), std::slice::from_ref(&report));
     let message = report.failure_message();
     if report.status != Status::Failed {
         return Err(format!(

@@ -14,7 +14,9 @@ use std::time::Duration;
 use harness::bench::{RssSample, RssSummary};
 use harness::chaos::{ChaosSummary, FaultCount, TimelineEvent, TimelineKind};
 use harness::html::{BenchPage, Curve, CurvePoint, Knee};
-use harness::runner::{self, RunReport, Status};
+use harness::mailbox::MailSetup;
+use harness::pipeline::{RunReport, Status};
+use harness::runner;
 use harness::scenario;
 use libtest_mimic::{Failed, Trial};
 
@@ -51,7 +53,7 @@ fn html_renders_in_chromium() -> Result<(), Failed> {
         scenarios::seed(),
         &shared.bootstrap_zip,
         "alerts@example.com",
-        &runner::MailSetup::Auto,
+        &MailSetup::Auto,
         &mut log,
     ));
     if real.status != Status::Passed {

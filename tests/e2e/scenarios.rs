@@ -5,7 +5,10 @@
 
 use std::sync::OnceLock;
 
-use harness::runner::{self, Status, report};
+use harness::cli::report_files;
+use harness::mailbox::MailSetup;
+use harness::pipeline::Status;
+use harness::runner;
 use harness::scenario::{self, TargetName};
 use libtest_mimic::{Failed, Trial};
 
@@ -61,7 +64,7 @@ fn run(scenario: &scenario::Scenario) -> Result<(), Failed> {
         seed,
         &shared.bootstrap_zip,
         "alerts@example.com",
-        &runner::MailSetup::Auto,
+        &MailSetup::Auto,
         &mut log,
     ));
     if let Some(private) = private {
@@ -70,7 +73,7 @@ fn run(scenario: &scenario::Scenario) -> Result<(), Failed> {
             .map_err(|e| format!("stopping the scenario's own LocalStack: {e}"))?;
     }
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("scenario-reports");
-    let _ = report::write_reports(&dir.join(&scenario.name), std::slice::from_ref(&report));
+    let _ = report_files::write_reports(&dir.join(&scenario.name), std::slice::from_ref(&report));
     match report.status {
         Status::Passed => Ok(()),
         Status::Skipped => Err(format!(

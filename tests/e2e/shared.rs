@@ -6,7 +6,7 @@
 use std::sync::{Mutex, OnceLock};
 
 use harness::artifact::{self, BuildProfile};
-use harness::target::{Target, TargetArgs};
+use harness::run_target::{Target, TargetArgs};
 
 pub struct Shared {
     pub runtime: tokio::runtime::Runtime,
@@ -45,7 +45,7 @@ fn start() -> Result<Shared, String> {
     let sdk = target.sdk.clone();
     let endpoint = instance_endpoint(&mut target);
     let view = runtime.block_on(Target::attach(
-        harness::target::TargetKind::Embedded,
+        harness::run_target::TargetKind::Embedded,
         &endpoint,
         &TargetArgs::default().aws,
     ));
@@ -72,7 +72,7 @@ fn instance_endpoint(target: &mut Target) -> String {
 fn start_owned(runtime: &tokio::runtime::Runtime) -> Result<Target, String> {
     runtime
         .block_on(async {
-            let instance = harness::target::start_embedded(
+            let instance = harness::run_target::start_embedded(
                 TargetArgs::default().python,
                 &mut std::io::stderr(),
             )

@@ -96,7 +96,7 @@ async fn warm_a_function(endpoint: &str) -> Result<(), Failed> {
     use aws_sdk_lambda::client::Waiters;
     use aws_sdk_lambda::primitives::Blob;
     use aws_sdk_lambda::types::{FunctionCode, Runtime};
-    let sdk = harness::target::localstack_sdk_config(endpoint, "us-east-1").await;
+    let sdk = harness::run_target::localstack_sdk_config(endpoint, "us-east-1").await;
     let lambda = aws_sdk_lambda::Client::new(&sdk);
     let script = r#"#!/bin/bash
 api=$AWS_LAMBDA_RUNTIME_API

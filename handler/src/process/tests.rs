@@ -5,7 +5,7 @@ use crate::ids::is_valid_sns_id;
 use crate::message::{FifoMessage, is_valid_subject};
 use crate::plan::{EmailPublish, FifoPublish};
 use crate::ports::Published;
-use crate::verdict::HeadMetadata;
+use crate::verdict::{HeadMetadata, Verdict};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -8,13 +8,14 @@
 //! stack's teardown (and so gc) removes it too when a bench was cut off before that.
 
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, Delete,
-    ObjectIdentifier, Tag, Tagging, VersioningConfiguration,
+    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, Tag, Tagging,
+    VersioningConfiguration,
 };
 
 use crate::deploy::describe_error;
+use crate::deploy::empty_bucket::empty_and_delete;
+use crate::run_target::Target;
 use crate::stack::StackNames;
-use crate::target::Target;
 
 /// Creates the bucket, tagged and versioned.
 pub async fn create(
@@ -67,61 +68,7 @@ pub async fn create(
 /// Deletes every version in the bucket, then the bucket, then checks it is gone. Returns how
 /// many object versions were deleted.
 pub async fn delete(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<usize, String> {
-    let mut deleted = 0;
-    loop {
-        let listed = s3
-            .list_object_versions()
-            .bucket(bucket)
-            .max_keys(1000)
-            .send()
-            .await
-            .map_err(|e| format!("ListObjectVersions {bucket}: {}", describe_error(&e)))?;
-        let mut ids = Vec::new();
-        let versions = listed.versions().iter().map(|v| (v.key(), v.version_id()));
-        let markers = listed
-            .delete_markers()
-            .iter()
-            .map(|m| (m.key(), m.version_id()));
-        for (key, version) in versions.chain(markers) {
-            let id = ObjectIdentifier::builder()
-                .key(key.unwrap_or_default())
-                .set_version_id(version.map(str::to_owned))
-                .build()
-                .map_err(|e| e.to_string())?;
-            ids.push(id);
-        }
-        if ids.is_empty() {
-            break;
-        }
-        let count = ids.len();
-        let out = s3
-            .delete_objects()
-            .bucket(bucket)
-            .delete(
-                Delete::builder()
-                    .set_objects(Some(ids))
-                    .quiet(true)
-                    .build()
-                    .map_err(|e| e.to_string())?,
-            )
-            .send()
-            .await
-            .map_err(|e| format!("DeleteObjects {bucket}: {}", describe_error(&e)))?;
-        if let Some(error) = out.errors().first() {
-            return Err(format!(
-                "DeleteObjects {bucket}: {} of {count} failed, e.g. {:?}: {}",
-                out.errors().len(),
-                error.key().unwrap_or_default(),
-                error.message().unwrap_or_default()
-            ));
-        }
-        deleted += count;
-    }
-    s3.delete_bucket()
-        .bucket(bucket)
-        .send()
-        .await
-        .map_err(|e| format!("DeleteBucket {bucket}: {}", describe_error(&e)))?;
+    let deleted = empty_and_delete(s3, bucket).await?;
     match s3.head_bucket().bucket(bucket).send().await {
         Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(deleted),
         Err(e) => Err(format!(

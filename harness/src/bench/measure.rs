@@ -15,8 +15,8 @@ use super::stats::{self, Distribution};
 use crate::deploy::Deployment;
 use crate::mailbox::Mailbox;
 use crate::oracle::{self, Expect};
-use crate::runner::collect::{self, Sources, Wanted};
-use crate::runner::upload::upload_all;
+use crate::pipeline::collect::{self, Sources, Wanted};
+use crate::pipeline::upload::upload_all;
 use crate::workload::{self, PlannedUpload, WorkloadSpec};
 
 /// What the measurements of a run share.

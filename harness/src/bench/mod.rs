@@ -12,13 +12,12 @@
 //!
 //! The parts are: the sweep ([`config`]), the measurements ([`measure`]), the baseline bucket
 //! (`baseline`), request counting (`requests`), overhead (`overhead`), the figures
-//! ([`stats`]), the report ([`report`]) and its HTML page (`page`).
+//! ([`stats`]) and the report ([`report`]); its HTML page is drawn by [`crate::html`].
 
 pub mod baseline;
 pub mod config;
 pub mod measure;
 mod overhead;
-mod page;
 pub mod report;
 mod requests;
 pub mod stats;
@@ -26,17 +25,16 @@ mod sweep;
 
 use std::time::{Duration, Instant};
 
-use crate::deploy::{self, DeployConfig, teardown::teardown};
-use crate::mailbox::s3::await_confirmation;
-use crate::mailbox::{LocalStackSes, S3Mailbox};
+use crate::deploy::DeployConfig;
+use crate::mailbox::{Inbox, MailSetup, RunMailbox, run_address};
+use crate::pipeline::{Finding, Stack, replay};
 use crate::progress::Progress;
-use crate::runner::{CONFIRMATION_DEADLINE, Inbox, MailSetup, run_address};
+use crate::run_target::Target;
 use crate::stack::{RunId, StackNames};
-use crate::target::Target;
 
 pub use config::{BenchConfig, Checks, ConfigError, format_size};
 pub use overhead::{RssSample, RssSummary};
-pub use report::{BenchReport, PointReport, table, write};
+pub use report::{BenchReport, PointReport, table};
 
 use overhead::{Reading, RssSampler};
 use stats::CurveSample;
@@ -56,16 +54,15 @@ const RSS_EVERY: Duration = Duration::from_millis(500);
 /// The command that runs the same sweep with the same seed, on the same target and mailbox.
 pub fn replay_command(config: &BenchConfig, target: &Target, mail: &MailSetup) -> String {
     let join = |v: Vec<String>| v.join(",");
-    format!(
-        "harness {} bench --concurrency {} --sizes {} --files {} --checks {} --seed {}{}",
-        target.replay_flags(),
+    let command = format!(
+        "bench --concurrency {} --sizes {} --files {} --checks {} --seed {}",
         join(config.concurrency.iter().map(ToString::to_string).collect()),
         join(config.sizes.iter().map(|&s| format_size(s)).collect()),
         config.files,
         format!("{:?}", config.checks).to_lowercase(),
         config.seed,
-        mail.replay_flags()
-    )
+    );
+    replay::command(target, mail, &command)
 }
 
 /// Runs the benchmark of `config` on `target`; never panics, every problem is in the report.
@@ -81,8 +78,8 @@ pub async fn run(
     let started = Instant::now();
     let whole = Reading::now();
     let sampler = RssSampler::start(RSS_EVERY);
-    let run_id = RunId::random();
-    let names = StackNames::with_default_prefix(&run_id);
+    let names = StackNames::with_default_prefix(&RunId::random());
+    let run_id = names.run_id.clone();
     let mut report = BenchReport {
         seed: config.seed,
         run_id: run_id.to_string(),
@@ -103,72 +100,67 @@ pub async fn run(
         baseline_versions_deleted: None,
         errors: Vec::new(),
     };
+    // Refused before anything is made: a bad sweep, or AWS without a mailbox.
     let inbox = config
         .validate()
         .map_err(|e| e.to_string())
         .and_then(|()| mail.inbox(target));
-    match inbox {
-        Err(e) => report.errors.push(e),
-        Ok(inbox) => {
-            let _ = writeln!(
-                progress,
-                "bench (seed {}, run {run_id}) on {}: {} point(s) of {} file(s)",
-                config.seed,
-                target.describe(),
-                config.points().len(),
-                config.files
-            );
-            let deploy_config =
-                DeployConfig::new(handler_zip.to_vec(), run_address(email, &run_id));
-            match deploy::deploy(target, &names, &deploy_config, progress).await {
-                Ok((deployment, _)) => {
-                    let run = Sweep {
-                        target,
-                        config,
-                        deployment: &deployment,
-                        names: &names,
-                        sampler: &sampler,
-                        ticks,
-                    };
-                    match inbox {
-                        Inbox::S3 { bucket, prefix } => {
-                            let mut mailbox =
-                                S3Mailbox::new(target.s3(), bucket.to_owned(), prefix.to_owned());
-                            let _ = writeln!(
-                                progress,
-                                "  waiting for the subscription's confirmation mail"
-                            );
-                            match await_confirmation(
-                                &target.sns(),
-                                &mut mailbox,
-                                &deployment.email_address,
-                                CONFIRMATION_DEADLINE,
-                            )
-                            .await
-                            {
-                                Ok(_) => run.sweep(mailbox, &mut report, progress).await,
-                                Err(e) => report.errors.push(format!("email subscription: {e}")),
-                            }
-                        }
-                        Inbox::LocalStack(endpoint) => {
-                            let mailbox =
-                                LocalStackSes::new(endpoint).consuming(&deployment.email_address);
-                            run.sweep(mailbox, &mut report, progress).await;
-                        }
-                    }
-                }
-                Err(e) => report.errors.push(format!("deploy: {e}")),
-            }
-            let torn = teardown(target, &names, progress).await;
-            if !torn.is_clean() {
-                report.errors.push(format!(
-                    "teardown left errors {:?} and resources {:?}",
-                    torn.errors, torn.leftovers
-                ));
-            }
-            report.teardown = Some(torn);
+    let inbox = match inbox {
+        Ok(inbox) => inbox,
+        Err(e) => {
+            report.errors.push(e);
+            return finish(report, config, &whole, sampler, started);
         }
+    };
+    let _ = writeln!(
+        progress,
+        "bench (seed {}, run {run_id}) on {}: {} point(s) of {} file(s)",
+        config.seed,
+        target.describe(),
+        config.points().len(),
+        config.files
+    );
+    let deploy_config = DeployConfig::new(handler_zip.to_vec(), run_address(email, &run_id));
+    let stack = Stack::named(target, names.clone());
+    match stack.deploy(&deploy_config, progress).await {
+        Ok(deployment) => {
+            let sweep = Sweep {
+                target,
+                config,
+                deployment: &deployment,
+                names: &names,
+                sampler: &sampler,
+                ticks,
+            };
+            if matches!(inbox, Inbox::S3 { .. }) {
+                let _ = writeln!(
+                    progress,
+                    "  waiting for the subscription's confirmation mail"
+                );
+            }
+            match RunMailbox::open(inbox, target, &deployment.email_address).await {
+                Ok(mailbox) => sweep.sweep(mailbox, &mut report, progress).await,
+                Err(e) => report.errors.push(e),
+            }
+        }
+        Err(finding) => report.errors.push(finding.to_string()),
     }
+    let torn = stack.teardown(progress).await;
+    report
+        .errors
+        .extend(Finding::of_teardown(&torn).map(|f| f.to_string()));
+    report.teardown = Some(torn);
+    finish(report, config, &whole, sampler, started)
+}
+
+/// The figures that span the whole run: knees, CPU, memory, duration.
+fn finish(
+    mut report: BenchReport,
+    config: &BenchConfig,
+    whole: &Reading,
+    sampler: RssSampler,
+    started: Instant,
+) -> BenchReport {
     report.knees = knees(config, &report.points);
     report.overhead.cpu_percent = whole.cpu_percent_since();
     let samples = sampler.stop();
@@ -205,7 +197,7 @@ fn knees(config: &BenchConfig, points: &[PointReport]) -> Vec<stats::Knee> {
 mod tests {
     use super::*;
     use crate::bench::report::tests::point;
-    use crate::target::TargetKind;
+    use crate::run_target::TargetKind;
 
     /// Answers every request with a 500, as an account that must not be touched.
     #[derive(Debug)]

@@ -5,7 +5,6 @@
 //! at the same concurrency and size, so figures from different machines can be compared.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -23,7 +22,8 @@ pub struct PointReport {
     pub size_bytes: u64,
     pub size: String,
     pub files: usize,
-    /// The workload seed of this point (the run's seed plus the point's position).
+    /// The workload seed of this point: the run seed's `bench-point/<position>` stream
+    /// (`harness_core::seeds`).
     pub seed: u64,
     pub verified: Option<VerifiedRun>,
     pub unchecked: Option<UncheckedRun>,
@@ -187,17 +187,6 @@ pub fn table(report: &BenchReport) -> String {
     out
 }
 
-/// Writes `<dir>/bench.json` and `<dir>/bench.html`; returns their paths.
-pub fn write(dir: &Path, report: &BenchReport) -> std::io::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)?;
-    let json = dir.join("bench.json");
-    let text = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
-    std::fs::write(&json, text)?;
-    let html = dir.join("bench.html");
-    std::fs::write(&html, super::page::render(report))?;
-    Ok(vec![json, html])
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -302,22 +291,6 @@ pub(crate) mod tests {
         assert_eq!(
             bad.failure_lines(),
             ["teardown left x", "C=4 size=1KiB: missing FIFO message"]
-        );
-    }
-
-    #[test]
-    fn json_and_html_are_written() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = write(dir.path(), &report(vec![point(1, 10.0, vec![])])).unwrap();
-        assert_eq!(paths.len(), 2);
-        let json: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&paths[0]).unwrap()).unwrap();
-        assert_eq!(json["points"][0]["concurrency"], 1);
-        assert_eq!(json["config"]["checks"], "on");
-        assert!(
-            std::fs::read_to_string(&paths[1])
-                .unwrap()
-                .contains("<html")
         );
     }
 }

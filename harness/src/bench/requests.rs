@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::mailbox::Mailbox;
 use crate::oracle::MailReceived;
-use crate::target::Target;
+use crate::run_target::Target;
 
 /// Requests per operation (`PutObject`, `ReceiveMessage`, ...).
 pub type Counts = BTreeMap<String, u64>;

@@ -10,8 +10,8 @@ use super::{BenchConfig, BenchReport, PointReport, baseline, format_size, stats}
 use crate::deploy::Deployment;
 use crate::mailbox::Mailbox;
 use crate::progress::Progress;
+use crate::run_target::{Target, TargetKind};
 use crate::stack::StackNames;
-use crate::target::{Target, TargetKind};
 
 /// What one sweep runs on.
 pub(super) struct Sweep<'a> {
@@ -126,7 +126,10 @@ async fn measure_point<M: Mailbox + Send>(
             ticks.inc(config.files as u64);
         }
     };
-    let seed = config.seed.wrapping_add(index as u64);
+    // The point's own stream of the run seed (core's `seeds`); workload::plan then draws this
+    // seed's workload stream.
+    let seed =
+        harness_core::seeds::derive(config.seed, harness_core::seeds::Stream::BenchPoint(index));
     let run_id = bench.deployment.run_id.clone();
     let plan = |tag: &str| {
         let prefix = format!(

@@ -5,9 +5,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::mailbox::Mailbox;
 use crate::oracle::Uploaded;
-use crate::runner::collect::{self, Collected, Sources, Wanted};
+use crate::pipeline::{Collected, Finding, Wanted};
 use crate::scenario::Scenario;
 
 use super::driver::{Progress, Run};
@@ -15,13 +14,13 @@ use super::redeliver;
 use super::report::{TimelineEvent, TimelineKind};
 use super::spec::FaultSpec;
 
-impl<M: Mailbox> Run<'_, M> {
+impl Run<'_> {
     /// Everything the run's uploads were to produce, the deliveries read early included.
     pub(super) async fn collect_all(
         &mut self,
         scenario: &Scenario,
         progress: Progress<'_>,
-    ) -> Result<Collected, String> {
+    ) -> Result<Collected, Finding> {
         if !self.not_made.is_empty() {
             // After a restart the queues are gone: what arrived before it is all there is.
             return Ok(std::mem::take(&mut self.early));
@@ -34,7 +33,7 @@ impl<M: Mailbox> Run<'_, M> {
         );
         let wanted = self.still_wanted(scenario.expect.failures);
         let mut early = std::mem::take(&mut self.early);
-        let collected = self.collect(wanted, deadline).await?;
+        let collected = self.pipeline.collect(wanted, deadline).await?;
         early.timed_out = collected.timed_out;
         early.absorb(collected);
         Ok(early)
@@ -65,15 +64,10 @@ impl<M: Mailbox> Run<'_, M> {
         wanted: Wanted,
         deadline: Duration,
     ) -> Result<Collected, String> {
-        collect::collect(
-            &self.target.sqs(),
-            Sources::of(self.deployment),
-            self.mailbox,
-            wanted,
-            self.epoch,
-            deadline,
-        )
-        .await
+        self.pipeline
+            .collect(wanted, deadline)
+            .await
+            .map_err(|finding| finding.to_string())
     }
 
     /// Invokes the function again with every delivered event, `copies` times, shuffled, and
@@ -104,8 +98,8 @@ impl<M: Mailbox> Run<'_, M> {
             .position(|f| matches!(f, FaultSpec::RedeliverEvents { .. }))
             .unwrap_or(0);
         let sent = redeliver::invoke_all(
-            &self.target.lambda(),
-            &self.deployment.function_name,
+            &self.pipeline.target.lambda(),
+            &self.pipeline.deployment.function_name,
             &events,
         )
         .await?;

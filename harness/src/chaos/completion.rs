@@ -107,7 +107,7 @@ mod tests {
     /// A CloudWatch Logs client for a fake endpoint answering every call with `answer`.
     async fn logs(answer: (&'static str, String)) -> aws_sdk_cloudwatchlogs::Client {
         let (endpoint, _) = fake_localstack_with(move |_| answer.clone());
-        let sdk = crate::target::localstack_sdk_config(&endpoint, "us-east-1").await;
+        let sdk = crate::run_target::localstack_sdk_config(&endpoint, "us-east-1").await;
         aws_sdk_cloudwatchlogs::Client::new(&sdk)
     }
 

@@ -3,16 +3,9 @@
 //! judges it with the oracle, accounts for the faults ([`super::invariants`]), names what is
 //! left with the faults and the seed, and writes the chaos summary into the report.
 
-use std::time::Instant;
-
-use crate::deploy::Deployment;
-use crate::localstack::session::SessionWatch;
-use crate::mailbox::Mailbox;
 use crate::oracle::{self, Uploaded};
-use crate::runner::RunReport;
-use crate::runner::collect::Collected;
+use crate::pipeline::{self, Collected, Finding, RunReport};
 use crate::scenario::Scenario;
-use crate::target::Target;
 use crate::workload::{self, PlannedUpload};
 
 use super::ChaosSetup;
@@ -26,11 +19,9 @@ use super::spec::FaultSpec;
 pub(super) type Progress<'p> = &'p mut (dyn std::io::Write + Send);
 
 /// Where the run stands while faults come and go.
-pub(super) struct Run<'a, M> {
-    pub(super) target: &'a Target,
-    pub(super) deployment: &'a Deployment,
-    pub(super) mailbox: &'a mut M,
-    pub(super) epoch: Instant,
+pub(super) struct Run<'a> {
+    /// The deployed stack being exercised: target, deployment, mailbox, clock, session watch.
+    pub(super) pipeline: pipeline::Run<'a>,
     pub(super) timeline: Vec<TimelineEvent>,
     /// Per fault of the scenario, how often it was injected.
     pub(super) counts: Vec<u64>,
@@ -42,37 +33,27 @@ pub(super) struct Run<'a, M> {
     pub(super) excused: Excused,
     /// Keys S3 accepted while the KMS key was disabled (AWS refuses them).
     pub(super) accepted_with_key_disabled: Vec<String>,
-    /// The LocalStack session the run started in (`None` on AWS).
-    pub(super) watch: Option<SessionWatch>,
     /// Planned uploads never made because LocalStack was restarted before them.
     pub(super) not_made: Vec<usize>,
 }
 
-/// Runs `scenario`'s workload with its faults; every finding goes into `report`.
-#[allow(clippy::too_many_arguments)]
-pub async fn run<M: Mailbox>(
-    target: &Target,
+/// Runs `scenario`'s workload with its faults on the deployed stack of `run`; every finding
+/// goes into `report`.
+pub async fn run(
+    run: pipeline::Run<'_>,
     scenario: &Scenario,
     seed: u64,
-    deployment: &Deployment,
-    mailbox: &mut M,
     setup: &ChaosSetup,
     report: &mut RunReport,
     progress: Progress<'_>,
 ) {
-    let plan = workload::plan(&scenario.workload, seed, &format!("{}-", deployment.run_id));
-    let watch = match crate::runner::watch_localstack(target).await {
-        Ok(watch) => watch,
-        Err(e) => {
-            report.errors.push(e);
-            return;
-        }
-    };
+    let plan = workload::plan(
+        &scenario.workload,
+        seed,
+        &pipeline::key_prefix(run.deployment),
+    );
     let mut run = Run {
-        target,
-        deployment,
-        mailbox,
-        epoch: setup.epoch,
+        pipeline: run,
         timeline: Vec::new(),
         counts: vec![0; scenario.chaos.len()],
         uploads: Vec::new(),
@@ -80,7 +61,6 @@ pub async fn run<M: Mailbox>(
         early: Collected::default(),
         excused: Excused::default(),
         accepted_with_key_disabled: Vec::new(),
-        watch,
         not_made: Vec::new(),
     };
     let _ = writeln!(
@@ -94,24 +74,21 @@ pub async fn run<M: Mailbox>(
         .upload_with_faults(&scenario.chaos, &plan, concurrency, report, progress)
         .await
     {
-        report.errors.push(e);
+        report.fail(Finding::step("chaos", e));
     }
-    key_disabled_outcome(target, &run.accepted_with_key_disabled, report);
+    key_disabled_outcome(run.pipeline.target, &run.accepted_with_key_disabled, report);
     let restarted = !run.not_made.is_empty();
     let collected = run.collect_all(scenario, progress).await;
     // An unasked-for restart explains a shortfall better than the shortfall itself.
     let unasked_restart = if restarted {
         None
     } else {
-        run.same_localstack().await.err()
+        run.pipeline.same_emulator().await.err()
     };
-    let mut collected = match (collected, unasked_restart) {
-        (Ok(c), None) => c,
-        (outcome, restart) => {
-            report.errors.push(
-                restart
-                    .unwrap_or_else(|| format!("collect: {}", outcome.err().unwrap_or_default())),
-            );
+    let mut collected = match unasked_restart.map_or(collected, Err) {
+        Ok(c) => c,
+        Err(finding) => {
+            report.fail(finding);
             report.uploads = run.uploads.clone();
             report.chaos = Some(run.finish(scenario, setup, report));
             return;
@@ -119,15 +96,13 @@ pub async fn run<M: Mailbox>(
     };
     if collected.timed_out {
         // Judged all the same, so the violations name what is missing.
-        report.errors.push(format!(
-            "collect: not everything arrived within {} s ({} FIFO message(s), {} email(s) and {} \
-             on-failure record(s) for {} upload(s))",
-            scenario.expect.delivery_deadline_s,
-            collected.fifo.len(),
-            collected.mails.len(),
-            collected.failures.len(),
-            run.uploads.len()
-        ));
+        report.fail(Finding::Undelivered {
+            deadline_s: scenario.expect.delivery_deadline_s,
+            fifo: collected.fifo.len(),
+            mails: collected.mails.len(),
+            failures: collected.failures.len(),
+            uploads: run.uploads.len(),
+        });
     }
     let copies = scenario.chaos.iter().find_map(|f| match f {
         FaultSpec::RedeliverEvents { copies } => Some(*copies),
@@ -139,13 +114,14 @@ pub async fn run<M: Mailbox>(
             .redeliver(scenario, seed, copies, &mut collected, progress)
             .await
     {
-        report.errors.push(format!("redelivery: {e}"));
+        report.fail(Finding::Redelivery(e));
     }
     if !restarted {
         // After a restart this was done before it (the bucket is gone now).
-        crate::runner::check_encryption_at_rest(target, deployment, &run.uploads, report).await;
+        let at_rest = run.pipeline.check_encryption_at_rest(&run.uploads).await;
+        report.checks.push(at_rest);
     }
-    let expect = crate::runner::scenario_expect(target, scenario, deployment);
+    let expect = run.pipeline.expect(scenario);
     let mut judgement = oracle::judge(
         &expect,
         &run.uploads,
@@ -195,9 +171,9 @@ fn not_made_note(not_made: &[usize]) -> String {
     )
 }
 
-impl<M: Mailbox> Run<'_, M> {
+impl Run<'_> {
     fn at(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
+        self.pipeline.epoch.elapsed().as_millis() as u64
     }
 
     pub(super) fn event(&mut self, kind: TimelineKind, label: impl Into<String>) {
@@ -221,7 +197,11 @@ impl<M: Mailbox> Run<'_, M> {
         let injections = setup.injections();
         for v in &judgement.violations {
             if v.objects().is_empty() {
-                report.errors.push(format!("{v}; seed {seed}"));
+                report.fail(Finding::Violation {
+                    violation: v.clone(),
+                    faults: None,
+                    seed,
+                });
             }
             for index in v.objects() {
                 let key = self
@@ -249,9 +229,11 @@ impl<M: Mailbox> Run<'_, M> {
                 if active.is_empty() {
                     active.push("no fault touched it directly".into());
                 }
-                report
-                    .errors
-                    .push(format!("{v}; faults: {}; seed {seed}", active.join(", ")));
+                report.fail(Finding::Violation {
+                    violation: v.clone(),
+                    faults: Some(active),
+                    seed,
+                });
             }
         }
     }

@@ -2,8 +2,8 @@
 //! AWS (which refuses them with `KMS.DisabledException`), a named divergence on LocalStack
 //! (which does not look at the key's state on PutObject). Pure, but for writing the finding.
 
-use crate::runner::RunReport;
-use crate::target::{Target, TargetKind};
+use crate::pipeline::RunReport;
+use crate::run_target::{Target, TargetKind};
 
 /// What uploads S3 accepted with the KMS key disabled mean on a target.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,21 +16,19 @@ mod caller;
 mod collection;
 mod completion;
 pub mod driver;
-mod dropped;
 mod findings;
-pub mod invariants;
 pub mod platform;
 pub mod proxy;
 pub mod redeliver;
-pub mod report;
-pub mod schedule;
 mod segments;
-pub mod spec;
+
+// The fault model is pure and lives in the core crate.
+pub use harness_core::chaos::{dropped, invariants, report, schedule, spec};
 
 use std::time::Instant;
 
+use crate::run_target::{Target, TargetKind};
 use crate::scenario::Scenario;
-use crate::target::{Target, TargetKind};
 
 pub use report::{ChaosSummary, FaultCount, TimelineEvent, TimelineKind};
 pub use spec::FaultSpec;
@@ -154,7 +152,7 @@ mod tests {
         let attached = Target::attach(
             TargetKind::Embedded,
             "http://127.0.0.1:9",
-            &crate::target::AwsArgs::default(),
+            &crate::run_target::AwsArgs::default(),
         )
         .await;
         let Err(reason) = ChaosSetup::prepare(&attached, &scenario("chaos-restart"), 1).await

@@ -3,7 +3,7 @@
 //! so every one is reversible and safe on a sandbox account.
 
 use crate::deploy::{Deployment, describe_error};
-use crate::target::Target;
+use crate::run_target::Target;
 
 use super::spec::FaultSpec;
 

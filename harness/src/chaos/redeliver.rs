@@ -4,15 +4,14 @@
 //! The events are rebuilt from the FIFO messages the run received (each carries the record's
 //! bucket, key, size, ETag, version id, sequencer, event name, time and region), with the key
 //! form-urlencoded as S3 sends it, so the handler sees the same identity again. The copies are
-//! shuffled with the run's seed and sent in events of one to three records, asynchronously,
-//! as S3 invokes.
+//! shuffled with the run seed's [`Stream::Redelivery`] (see [`harness_core::seeds`]) and sent
+//! in events of one to three records, asynchronously, as S3 invokes.
 
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
+use harness_core::seeds::{self, Stream};
 use rand::RngExt;
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
 use crate::deploy::describe_error;
@@ -58,9 +57,9 @@ pub fn record_from_message(body: &str) -> Option<Value> {
 }
 
 /// The redelivery plan: every record `copies` times, shuffled, cut into events of 1 to 3
-/// records. Deterministic in `seed`.
+/// records. Deterministic in `seed` (drawn from its [`Stream::Redelivery`]).
 pub fn plan_events(records: &[Value], copies: usize, seed: u64) -> Vec<Value> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_E7E7);
+    let mut rng = seeds::rng(seed, Stream::Redelivery);
     let mut all: Vec<Value> = (0..copies).flat_map(|_| records.iter().cloned()).collect();
     all.shuffle(&mut rng);
     let mut events = Vec::new();

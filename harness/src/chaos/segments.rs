@@ -6,9 +6,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::mailbox::Mailbox;
-use crate::runner::collect::Wanted;
-use crate::runner::{RunReport, upload};
+use crate::pipeline::{RunReport, Wanted, upload};
 use crate::workload::PlannedUpload;
 
 use super::completion;
@@ -33,7 +31,7 @@ struct Edged<'f> {
     span: std::ops::Range<usize>,
 }
 
-impl<M: Mailbox> Run<'_, M> {
+impl Run<'_> {
     /// Uploads `plan` in segments cut at every fault edge, opening and closing the faults.
     pub(super) async fn upload_with_faults(
         &mut self,
@@ -67,7 +65,8 @@ impl<M: Mailbox> Run<'_, M> {
                     self.quiesce(&format!("opening `{}`", e.fault), progress)
                         .await?;
                     let (handle, what) =
-                        platform::open(self.target, self.deployment, e.fault).await?;
+                        platform::open(self.pipeline.target, self.pipeline.deployment, e.fault)
+                            .await?;
                     let _ = writeln!(progress, "  fault opened: {what}");
                     self.counts[e.rule] += 1;
                     self.event(TimelineKind::Fault, format!("opened: {what}"));
@@ -97,7 +96,8 @@ impl<M: Mailbox> Run<'_, M> {
                     continue;
                 };
                 let (_, handle) = opened.remove(pos);
-                let what = platform::close(self.target, self.deployment, &handle).await?;
+                let what = platform::close(self.pipeline.target, self.pipeline.deployment, &handle)
+                    .await?;
                 let _ = writeln!(progress, "  fault closed: {what}");
                 self.event(TimelineKind::Fault, format!("closed: {what}"));
             }
@@ -125,14 +125,14 @@ impl<M: Mailbox> Run<'_, M> {
         concurrency: usize,
         refusing: bool,
     ) -> Result<(), String> {
-        let s3 = self.target.s3();
+        let s3 = self.pipeline.target.s3();
         if !refusing {
             let done = upload::upload_all(
                 &s3,
-                &self.deployment.bucket,
+                &self.pipeline.deployment.bucket,
                 segment,
                 concurrency,
-                self.epoch,
+                self.pipeline.epoch,
             )
             .await?;
             for u in &done {
@@ -145,10 +145,10 @@ impl<M: Mailbox> Run<'_, M> {
         for planned in segment {
             match upload::upload_all(
                 &s3,
-                &self.deployment.bucket,
+                &self.pipeline.deployment.bucket,
                 std::slice::from_ref(planned),
                 1,
-                self.epoch,
+                self.pipeline.epoch,
             )
             .await
             {
@@ -245,8 +245,8 @@ impl<M: Mailbox> Run<'_, M> {
                     .map(|u| u.key.clone())
                     .collect();
                 completion::wait_processed(
-                    &self.target.logs(),
-                    &self.deployment.log_group,
+                    &self.pipeline.target.logs(),
+                    &self.pipeline.deployment.log_group,
                     &keys,
                     WINDOW_COMPLETION_DEADLINE,
                 )
@@ -269,14 +269,10 @@ impl<M: Mailbox> Run<'_, M> {
         progress: Progress<'_>,
     ) -> Result<(), String> {
         self.quiesce("restarting LocalStack", progress).await?;
-        crate::runner::check_encryption_at_rest(
-            self.target,
-            self.deployment,
-            &self.uploads,
-            report,
-        )
-        .await;
-        self.target
+        let at_rest = self.pipeline.check_encryption_at_rest(&self.uploads).await;
+        report.checks.push(at_rest);
+        self.pipeline
+            .target
             .restart_embedded(progress)
             .await
             .map_err(|e| format!("restarting LocalStack: {e}"))?;
@@ -290,10 +286,11 @@ impl<M: Mailbox> Run<'_, M> {
         match detected {
             Err(crate::localstack::session::WatchError::Restarted(r)) => {
                 let bucket_gone = self
+                    .pipeline
                     .target
                     .s3()
                     .head_bucket()
-                    .bucket(&self.deployment.bucket)
+                    .bucket(&self.pipeline.deployment.bucket)
                     .send()
                     .await
                     .is_err();
@@ -337,9 +334,6 @@ impl<M: Mailbox> Run<'_, M> {
 
     /// The session watch's verdict (always `Ok` on AWS, which has no watch).
     async fn check_watch(&self) -> Result<(), crate::localstack::session::WatchError> {
-        match &self.watch {
-            Some(watch) => watch.check().await,
-            None => Ok(()),
-        }
+        self.pipeline.emulator_session().await
     }
 }

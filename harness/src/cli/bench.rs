@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::bench::{self, BenchConfig, config};
 use crate::progress::Progress;
-use crate::target::TargetArgs;
+use crate::run_target::TargetArgs;
 
 use super::BenchArgs;
 use super::stack::prepare;
@@ -43,7 +43,7 @@ pub(super) async fn bench(target_args: &TargetArgs, args: BenchArgs) -> anyhow::
     .await;
     ticks.finish();
     println!("\n{}", bench::table(&report));
-    let paths = bench::write(&args.report_dir, &report)?;
+    let paths = super::report_files::write_bench(&args.report_dir, &report)?;
     super::print_report_paths(&paths);
     target.shutdown()?;
     let failures = report.failure_lines();

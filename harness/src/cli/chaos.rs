@@ -1,11 +1,12 @@
 //! `harness chaos`: one chaos scenario, replayed exactly from a seed, or searched over many seeds
 //! until the first run whose invariants break, which is then printed as a replay command.
 
-use crate::runner::{self, Status, report};
-use crate::target::TargetArgs;
+use crate::pipeline::{Status, replay, report};
+use crate::run_target::TargetArgs;
 
 use super::ChaosArgs;
-use super::scenarios::find_scenario;
+use super::report_files::write_reports;
+use super::scenarios::{Loop, find_scenario, print_divergences};
 use super::stack::prepare;
 
 pub(super) async fn chaos(target_args: &TargetArgs, args: ChaosArgs) -> anyhow::Result<()> {
@@ -30,33 +31,14 @@ pub(super) async fn chaos(target_args: &TargetArgs, args: ChaosArgs) -> anyhow::
         eprintln!("seed {first} (replay with --seed {first})");
     }
     let (target, config) = prepare(target_args, &args.stack).await?;
-    let target_flags = target.replay_flags();
     let mail = args.mailbox.setup();
-    let mut reports = Vec::new();
-    for n in 0..runs {
-        let seed = first.wrapping_add(n);
-        if runs > 1 {
-            eprintln!("[{}/{runs}] seed {seed}", n + 1);
-        }
-        let report = runner::run_scenario(
-            &target,
-            &scenario,
-            seed,
-            &config.handler_zip,
-            &config.email,
-            &mail,
-            &mut std::io::stderr(),
-        )
+    let seeds = (0..runs).map(|n| (&scenario, first.wrapping_add(n)));
+    let reports = Loop::new(&target, &config, &mail)
+        .run(seeds, Some(runs))
         .await;
-        let failed = report.status == Status::Failed;
-        if failed {
-            eprintln!("{}", report.failure_message());
-        }
-        reports.push(report);
-        if failed {
-            break;
-        }
-    }
+    // The replay of a failure names this target: formatted before the target is shut down.
+    let bad = reports.last().filter(|r| r.status == Status::Failed);
+    let bad_replay = bad.map(|r| replay::chaos(&target, &mail, &scenario.name, r.seed));
     target.shutdown()?;
     println!("\n{}", report::summary_table(&reports));
     for r in &reports {
@@ -68,25 +50,18 @@ pub(super) async fn chaos(target_args: &TargetArgs, args: ChaosArgs) -> anyhow::
                 );
             }
         }
-        for d in &r.divergences {
-            println!("divergence ({}, seed {}): {d}", r.scenario, r.seed);
-        }
     }
+    print_divergences(&reports);
     // One scenario's reports share a file name: keep the run that decided the outcome (the
     // violation, or the last clean seed); the table above lists every seed.
-    let paths = report::write_reports(&args.report_dir, &reports[reports.len() - 1..])?;
+    let paths = write_reports(&args.report_dir, &reports[reports.len() - 1..])?;
     super::print_report_paths(&paths);
     // The loop stops at the first failure, so only the last run can have failed.
-    if let Some(bad) = reports.last().filter(|r| r.status == Status::Failed) {
+    if let (Some(bad), Some(replay)) = (bad, bad_replay) {
         anyhow::bail!(
-            "invariants broken on seed {} after {} run(s); replay: harness {} chaos --scenario {} \
-             --seed {}{}",
+            "invariants broken on seed {} after {} run(s); replay: {replay}",
             bad.seed,
             reports.len(),
-            target_flags,
-            scenario.name,
-            bad.seed,
-            mail.replay_flags()
         );
     }
     if runs > 1 {

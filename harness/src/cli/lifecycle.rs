@@ -6,24 +6,24 @@ use anyhow::Context;
 
 use crate::localstack::{self, stop_instance};
 use crate::paths;
-use crate::target::{self, TargetArgs};
+use crate::run_target::{self, TargetArgs};
 
 pub(super) async fn up(args: &TargetArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
-        args.target == target::TargetKind::Embedded,
+        args.target == run_target::TargetKind::Embedded,
         "`harness up` starts the embedded LocalStack; drop --target (other targets are already up)"
     );
     let instances = paths::instances_dir();
     if let Some(info) = localstack::read_running(&instances) {
-        println!("{}", target::describe_instance(&info));
+        println!("{}", run_target::describe_instance(&info));
         return Ok(());
     }
     std::fs::create_dir_all(&instances)
         .with_context(|| format!("creating {}", instances.display()))?;
-    let instance = target::start_embedded(args.python.clone(), &mut std::io::stderr()).await?;
+    let instance = run_target::start_embedded(args.python.clone(), &mut std::io::stderr()).await?;
     let info = instance.detach();
     localstack::write_state(&instances, &info)?;
-    println!("{}", target::describe_instance(&info));
+    println!("{}", run_target::describe_instance(&info));
     println!("  stop it with: harness down");
     Ok(())
 }
@@ -63,7 +63,7 @@ pub(super) fn down() -> anyhow::Result<()> {
 
 pub(super) fn status() -> anyhow::Result<()> {
     match localstack::read_running(&paths::instances_dir()) {
-        Some(info) => println!("{}", target::describe_instance(&info)),
+        Some(info) => println!("{}", run_target::describe_instance(&info)),
         None => println!("no LocalStack started by `harness up` is running"),
     }
     Ok(())

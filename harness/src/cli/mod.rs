@@ -6,10 +6,11 @@
 mod bench;
 mod chaos;
 mod lifecycle;
+pub mod report_files;
 mod scenarios;
 mod stack;
 
-use crate::target::TargetArgs;
+use crate::run_target::TargetArgs;
 
 use lifecycle::{down, status, up};
 use scenarios::run_scenarios;
@@ -183,7 +184,7 @@ pub struct RunArgs {
     pub stack: StackArgs,
 }
 
-/// Where the email alerts are read back (shared by run, chaos and bench).
+/// Where the email alerts are read back (shared by check, run, chaos and bench).
 #[derive(Debug, clap::Args)]
 pub struct MailboxArgs {
     /// On AWS: the bucket an SES receipt rule stores mail for the alert address's (verified)
@@ -197,19 +198,21 @@ pub struct MailboxArgs {
 
 impl MailboxArgs {
     /// The S3 mailbox when a bucket is given, else LocalStack's own.
-    pub fn setup(&self) -> crate::runner::MailSetup {
+    pub fn setup(&self) -> crate::mailbox::MailSetup {
         match &self.mailbox_bucket {
-            Some(bucket) => crate::runner::MailSetup::S3 {
+            Some(bucket) => crate::mailbox::MailSetup::S3 {
                 bucket: bucket.clone(),
                 prefix: self.mailbox_prefix.clone(),
             },
-            None => crate::runner::MailSetup::Auto,
+            None => crate::mailbox::MailSetup::Auto,
         }
     }
 }
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
+    #[command(flatten)]
+    pub mailbox: MailboxArgs,
     #[command(flatten)]
     pub stack: StackArgs,
 }

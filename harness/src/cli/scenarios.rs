@@ -1,12 +1,17 @@
-//! `harness run`: scenarios from `scenarios/`, one seed, reports and a summary.
+//! `harness run` and the scenario loop it shares with `harness chaos`: scenarios from
+//! `scenarios/`, each run with its seed, every failure printed with its replay command, then the
+//! summary, the divergences and the reports.
 
-use crate::target::TargetArgs;
+use crate::mailbox::MailSetup;
+use crate::pipeline::{RunReport, Status, report};
+use crate::run_target::{Target, TargetArgs};
+use crate::scenario::Scenario;
 
 use super::RunArgs;
+use super::report_files::write_reports;
 use super::stack::prepare;
 
 pub(super) async fn run_scenarios(target_args: &TargetArgs, args: RunArgs) -> anyhow::Result<()> {
-    use crate::runner::{self, Status, report};
     let all = crate::scenario::load_dir(&crate::scenario::scenarios_dir())?;
     let chosen: Vec<_> = if args.scenarios.is_empty() {
         all
@@ -20,23 +25,8 @@ pub(super) async fn run_scenarios(target_args: &TargetArgs, args: RunArgs) -> an
     eprintln!("seed {seed} (replay with --seed {seed})");
     let (target, config) = prepare(target_args, &args.stack).await?;
     let mail = args.mailbox.setup();
-    let mut reports = Vec::new();
-    for scenario in &chosen {
-        let report = runner::run_scenario(
-            &target,
-            scenario,
-            seed,
-            &config.handler_zip,
-            &config.email,
-            &mail,
-            &mut std::io::stderr(),
-        )
-        .await;
-        if report.status == Status::Failed {
-            eprintln!("{}", report.failure_message());
-        }
-        reports.push(report);
-    }
+    let runs = chosen.iter().map(|scenario| (scenario, seed));
+    let reports = Loop::new(&target, &config, &mail).run(runs, None).await;
     target.shutdown()?;
     println!("\n{}", report::summary_table(&reports));
     for r in reports.iter().filter(|r| r.status == Status::Skipped) {
@@ -46,12 +36,8 @@ pub(super) async fn run_scenarios(target_args: &TargetArgs, args: RunArgs) -> an
             r.skipped_reason.as_deref().unwrap_or("")
         );
     }
-    for r in &reports {
-        for d in &r.divergences {
-            println!("divergence ({}): {d}", r.scenario);
-        }
-    }
-    let paths = report::write_reports(&args.report_dir, &reports)?;
+    print_divergences(&reports);
+    let paths = write_reports(&args.report_dir, &reports)?;
     super::print_report_paths(&paths);
     let failed = reports
         .iter()
@@ -65,11 +51,72 @@ pub(super) async fn run_scenarios(target_args: &TargetArgs, args: RunArgs) -> an
     Ok(())
 }
 
+/// The one scenario loop: what every run of it shares.
+pub(super) struct Loop<'a> {
+    target: &'a Target,
+    config: &'a crate::deploy::DeployConfig,
+    mail: &'a MailSetup,
+}
+
+impl<'a> Loop<'a> {
+    pub(super) fn new(
+        target: &'a Target,
+        config: &'a crate::deploy::DeployConfig,
+        mail: &'a MailSetup,
+    ) -> Self {
+        Self {
+            target,
+            config,
+            mail,
+        }
+    }
+
+    /// Runs each `(scenario, seed)` in order, printing each failure with its replay command;
+    /// with `stop_after`, stops at the first failure and numbers the runs out of that total.
+    pub(super) async fn run(
+        &self,
+        runs: impl Iterator<Item = (&Scenario, u64)>,
+        stop_after: Option<u64>,
+    ) -> Vec<RunReport> {
+        let mut reports = Vec::new();
+        for (n, (scenario, seed)) in runs.enumerate() {
+            if let Some(total) = stop_after.filter(|&total| total > 1) {
+                eprintln!("[{}/{total}] seed {seed}", n + 1);
+            }
+            let report = crate::runner::run_scenario(
+                self.target,
+                scenario,
+                seed,
+                &self.config.handler_zip,
+                &self.config.email,
+                self.mail,
+                &mut std::io::stderr(),
+            )
+            .await;
+            let failed = report.status == Status::Failed;
+            if failed {
+                eprintln!("{}", report.failure_message());
+            }
+            reports.push(report);
+            if failed && stop_after.is_some() {
+                break;
+            }
+        }
+        reports
+    }
+}
+
+/// One line per divergence from AWS a run named, with its scenario and seed.
+pub(super) fn print_divergences(reports: &[RunReport]) {
+    for r in reports {
+        for d in &r.divergences {
+            println!("divergence ({}, seed {}): {d}", r.scenario, r.seed);
+        }
+    }
+}
+
 /// The scenario called `name` among `all`, or an error listing the known ones.
-pub(super) fn find_scenario(
-    all: &[crate::scenario::Scenario],
-    name: &str,
-) -> anyhow::Result<crate::scenario::Scenario> {
+pub(super) fn find_scenario(all: &[Scenario], name: &str) -> anyhow::Result<Scenario> {
     match all.iter().find(|s| s.name == name) {
         Some(found) => Ok(found.clone()),
         None => {

@@ -3,8 +3,8 @@
 
 use crate::artifact::{self, BuildProfile};
 use crate::deploy::{self, DeployConfig};
+use crate::run_target::{self, Target, TargetArgs};
 use crate::stack::{RunId, StackArns, StackNames, deploy_plan, render_plan};
-use crate::target::{self, Target, TargetArgs};
 
 use super::{
     CheckArgs, DeployArgs, GcArgs, HandlerBuild, Output, PlanArgs, SafetyArgs, StackArgs,
@@ -21,7 +21,7 @@ pub(super) fn plan(target: &TargetArgs, args: PlanArgs) -> anyhow::Result<()> {
         .aws
         .region
         .clone()
-        .unwrap_or_else(|| target::DEFAULT_LOCALSTACK_REGION.to_owned());
+        .unwrap_or_else(|| run_target::DEFAULT_LOCALSTACK_REGION.to_owned());
     // Unknown until the deploy asks STS and KMS: shown as placeholders.
     let arns = StackArns::new("aws", &region, "ACCOUNT_ID", &names, "KEY_ID");
     println!("run {run_id}, region {region}; no AWS call is made\n");
@@ -108,7 +108,8 @@ pub(super) async fn check(target_args: &TargetArgs, args: CheckArgs) -> anyhow::
     let run_id = RunId::random();
     let names = StackNames::with_default_prefix(&run_id);
     let (target, config) = prepare(target_args, &args.stack).await?;
-    let outcomes = crate::check::run(&target, &names, &config, &mut std::io::stderr()).await;
+    let mail = args.mailbox.setup();
+    let outcomes = crate::check::run(&target, &names, &config, &mail, &mut std::io::stderr()).await;
     let described = target.describe();
     target.shutdown()?;
     println!("\ncheck of run {run_id} on {described}:");

@@ -7,6 +7,7 @@
 
 mod aws_error;
 mod compute;
+pub mod empty_bucket;
 pub mod gc;
 mod storage;
 pub mod teardown;
@@ -14,8 +15,8 @@ pub mod verify;
 
 use serde::Serialize;
 
+use crate::run_target::{Target, TargetKind};
 use crate::stack::{StackArns, StackNames};
-use crate::target::{Target, TargetKind};
 
 pub use aws_error::{DeployError, describe as describe_error};
 

@@ -329,7 +329,7 @@ pub async fn ensure_messaging(
 /// ask); say so instead of letting alerts vanish unnoticed.
 async fn report_pending_confirmation(ctx: &mut Ctx<'_>, email: &str, arn: Option<&str>) {
     // LocalStack delivers without confirmation (yet reports the flag), so only AWS is asked.
-    let Some(arn) = arn.filter(|_| ctx.target.kind == crate::target::TargetKind::Aws) else {
+    let Some(arn) = arn.filter(|_| ctx.target.kind == crate::run_target::TargetKind::Aws) else {
         return;
     };
     let pending =

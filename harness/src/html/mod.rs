@@ -1,6 +1,6 @@
 //! The HTML reports: self-contained pages (CSS inline, plots as inline SVG, no external URL)
 //! that people can open from a CI artifact and read. Two pages share the shell, the style and
-//! the plot helpers: the scenario page from [`crate::runner::RunReport`]s (`report.html`,
+//! the plot helpers: the scenario page from [`crate::pipeline::RunReport`]s (`report.html`,
 //! [`render_runs`]) and the benchmark's page from a [`BenchPage`] (`bench.html`,
 //! [`render_bench`]).
 //!
@@ -18,13 +18,14 @@
 //! (`tests/e2e/report.rs`).
 //!
 //! ```no_run
-//! # let runs: Vec<harness::runner::RunReport> = Vec::new();
+//! # let runs: Vec<harness::pipeline::RunReport> = Vec::new();
 //! let page = harness::html::render_runs(&runs);
 //! std::fs::write("reports/report.html", page)?;
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
 mod bench;
+pub mod bench_page;
 mod bench_plot;
 mod escape;
 mod plot;
@@ -35,7 +36,7 @@ mod bench_tests;
 #[cfg(test)]
 mod tests;
 
-use crate::runner::RunReport;
+use crate::pipeline::RunReport;
 
 pub use bench::{BenchPage, Curve, CurvePoint, Knee};
 

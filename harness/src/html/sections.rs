@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use super::escape::text;
 use super::plot;
-use crate::runner::{RunReport, Status};
+use crate::pipeline::{RunReport, Status};
 
 pub(super) fn opt(v: Option<u64>) -> String {
     v.map_or_else(|| "–".to_owned(), |v| v.to_string())
@@ -287,8 +287,8 @@ pub fn runs(runs: &[RunReport]) -> String {
         );
         if !r.checks.is_empty() {
             body.push_str("<table><thead><tr><th>check</th><th>held</th><th>detail</th></tr></thead><tbody>\n");
-            for (name, ok, detail) in &r.checks {
-                let (class, held) = if *ok {
+            for check in &r.checks {
+                let (class, held) = if check.ok {
                     ("passed", "yes")
                 } else {
                     ("failed", "NO")
@@ -296,8 +296,8 @@ pub fn runs(runs: &[RunReport]) -> String {
                 let _ = writeln!(
                     body,
                     "<tr><td>{}</td><td class=\"{class}\">{held}</td><td>{}</td></tr>",
-                    text(name),
-                    text(detail)
+                    text(&check.name),
+                    text(&check.detail)
                 );
             }
             body.push_str("</tbody></table>\n");

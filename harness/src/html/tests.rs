@@ -4,7 +4,7 @@
 use super::*;
 use crate::chaos::{ChaosSummary, FaultCount, TimelineEvent, TimelineKind};
 use crate::oracle::{Judgement, LatencySummary, ObjectResult, Uploaded, Violation};
-use crate::runner::Status;
+use crate::pipeline::{Check, Finding, Status};
 
 const NASTY: &str = "odd/<script>alert('x')</script> & \"q\" été 日本\u{1}.txt";
 
@@ -58,7 +58,7 @@ fn run(name: &str, status: Status, latencies: &[u64]) -> RunReport {
         }),
         uploads,
         divergences: Vec::new(),
-        checks: vec![("teardown leaves nothing".into(), true, "0 resources".into())],
+        checks: vec![Check::new("teardown leaves nothing", true, "0 resources")],
         errors: Vec::new(),
         chaos: None,
     }
@@ -74,7 +74,7 @@ fn failed_run() -> RunReport {
             etag: "e0".into(),
         });
     }
-    r.errors.push(format!("upload of {NASTY} failed"));
+    r.errors.push(Finding::Upload(format!("{NASTY} failed")));
     r.divergences
         .push("LocalStack does not evaluate bucket policies".into());
     r

@@ -4,7 +4,8 @@
 //! emulation ([`LocalStackSes`]), LocalStack Pro or any SMTP relay can deliver it to a local
 //! SMTP sink ([`SmtpSink`]), and on AWS it can land in an S3 mailbox. The harness reads them all
 //! through [`Mailbox`], and the ones that see real MIME turn it into a
-//! [`MailReceived`](crate::oracle::MailReceived) with [`mime::parse_mail`].
+//! [`MailReceived`](crate::oracle::MailReceived) with [`mime::parse_mail`]. Which one a run
+//! uses, and its per-run address, is decided in [`setup`].
 
 use std::time::Instant;
 
@@ -14,10 +15,12 @@ use crate::oracle::MailReceived;
 pub mod mime;
 pub mod s3;
 pub mod ses;
+pub mod setup;
 pub mod smtp;
 
 pub use s3::S3Mailbox;
 pub use ses::LocalStackSes;
+pub use setup::{CONFIRMATION_DEADLINE, Inbox, MailSetup, RunMailbox, run_address};
 pub use smtp::SmtpSink;
 
 /// A source of received mail.

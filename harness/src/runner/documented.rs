@@ -12,10 +12,11 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::types::{Event, LambdaFunctionConfiguration, NotificationConfiguration};
 
-use super::report::RunReport;
+use crate::deploy::empty_bucket::empty_and_delete;
 use crate::deploy::{Deployment, describe_error};
+use crate::pipeline::{Finding, RunReport};
+use crate::run_target::{Target, TargetKind};
 use crate::scenario::Scenario;
-use crate::target::{Target, TargetKind};
 
 /// AWS's exact texts (recorded from real AWS in LocalStack's snapshot tests).
 pub const GROUP_ID_REQUIRED: &str =
@@ -68,9 +69,9 @@ pub async fn region_mismatch(
         .send()
         .await;
     if let Err(e) = created {
-        report.errors.push(format!(
-            "creating {bucket} in {other}: {}",
-            describe_error(&e)
+        report.fail(Finding::step(
+            format!("creating {bucket} in {other}"),
+            describe_error(&e),
         ));
         return;
     }
@@ -86,9 +87,9 @@ pub async fn region_mismatch(
         .send()
         .await;
     if let Err(e) = permission {
-        report.errors.push(format!(
-            "AddPermission for {bucket}: {}",
-            describe_error(&e)
+        report.fail(Finding::step(
+            format!("AddPermission for {bucket}"),
+            describe_error(&e),
         ));
     }
     let configured = s3
@@ -161,8 +162,8 @@ pub async fn region_mismatch(
         fixed,
         "FIFO message for the same-region upload",
     );
-    if let Err(e) = delete_plain_bucket(&s3, &bucket).await {
-        report.errors.push(format!("removing {bucket}: {e}"));
+    if let Err(e) = empty_and_delete(&s3, &bucket).await {
+        report.fail(Finding::step(format!("removing {bucket}"), e));
     }
 }
 
@@ -208,31 +209,6 @@ async fn upload_and_wait(
         }
     }
     false
-}
-
-async fn delete_plain_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<(), String> {
-    let listed = s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .send()
-        .await
-        .map_err(|e| describe_error(&e))?;
-    for object in listed.contents() {
-        if let Some(key) = object.key() {
-            s3.delete_object()
-                .bucket(bucket)
-                .key(key)
-                .send()
-                .await
-                .map_err(|e| describe_error(&e))?;
-        }
-    }
-    s3.delete_bucket()
-        .bucket(bucket)
-        .send()
-        .await
-        .map(drop)
-        .map_err(|e| describe_error(&e))
 }
 
 pub async fn fifo_missing_group_id(
@@ -285,9 +261,7 @@ pub async fn fifo_missing_group_id(
         .send()
         .await
     {
-        report
-            .errors
-            .push(format!("DeleteTopic: {}", describe_error(&e)));
+        report.fail(Finding::step("DeleteTopic", describe_error(&e)));
         return;
     }
     let key = format!("{}/rejected.txt", deployment.run_id);
@@ -300,9 +274,7 @@ pub async fn fifo_missing_group_id(
         .send()
         .await
     {
-        report
-            .errors
-            .push(format!("PutObject: {}", describe_error(&e)));
+        report.fail(Finding::step("PutObject", describe_error(&e)));
         return;
     }
     let sqs = target.sqs();
@@ -324,9 +296,9 @@ pub async fn fifo_missing_group_id(
                     .filter_map(|m| m.body().map(str::to_owned)),
             ),
             Err(e) => {
-                report.errors.push(format!(
-                    "ReceiveMessage (failure queue): {}",
-                    describe_error(&e)
+                report.fail(Finding::step(
+                    "ReceiveMessage (failure queue)",
+                    describe_error(&e),
                 ));
                 return;
             }

@@ -13,8 +13,8 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sts::config::Credentials;
 use harness::deploy::{self, DeployConfig, teardown::teardown};
 use harness::recording::Recorder;
+use harness::run_target::{Target, TargetKind};
 use harness::stack::{RunId, StackNames};
-use harness::target::{Target, TargetKind};
 use libtest_mimic::{Failed, Trial};
 
 use crate::shared::{self, Shared};

@@ -12,8 +12,8 @@ use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 
 use crate::deploy::aws_error::describe;
+use crate::run_target::Target;
 use crate::stack::{DEFAULT_PREFIX, RunId, is_ours};
-use crate::target::Target;
 
 /// A run found by the names of its resources.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,8 +26,8 @@ use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 
 use super::teardown::{self, TeardownReport};
+use crate::run_target::Target;
 use crate::stack::{RunId, StackNames};
-use crate::target::Target;
 
 pub use discovery::{Candidate, Discovery, discover, parse_lambda_time};
 pub use duration::{format_age, parse_duration};

@@ -2,13 +2,12 @@
 //! inline policy before the role, every object version before the bucket, and the KMS alias
 //! before scheduling its key's deletion.
 
-use aws_sdk_s3::types::{Delete, ObjectIdentifier};
-
 use super::resource::Resource;
 use super::text;
 use crate::deploy::aws_error::{error_code, is_not_found};
+use crate::deploy::empty_bucket::empty_and_delete;
+use crate::run_target::Target;
 use crate::stack::StackNames;
-use crate::target::Target;
 
 impl Resource {
     pub(super) async fn delete(
@@ -75,8 +74,10 @@ impl Resource {
                     .map(drop)
                     .map_err(text)
             }
-            Resource::Bucket => empty_and_delete_bucket(t, &n.bucket).await,
-            Resource::BaselineBucket => empty_and_delete_bucket(t, &n.baseline_bucket).await,
+            Resource::Bucket => empty_and_delete(&t.s3(), &n.bucket).await.map(drop),
+            Resource::BaselineBucket => empty_and_delete(&t.s3(), &n.baseline_bucket)
+                .await
+                .map(drop),
             Resource::Role => {
                 let iam = t.iam();
                 match iam
@@ -125,62 +126,4 @@ impl Resource {
             }
         }
     }
-}
-
-/// Deletes every object version and delete marker, then the bucket.
-async fn empty_and_delete_bucket(t: &Target, bucket: &str) -> Result<(), String> {
-    let s3 = t.s3();
-    // ListObjectVersions has no paginator in the SDK; follow the markers by hand.
-    let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
-    loop {
-        let page = s3
-            .list_object_versions()
-            .bucket(bucket)
-            .set_key_marker(key_marker.take())
-            .set_version_id_marker(version_marker.take())
-            .send()
-            .await
-            .map_err(text)?;
-        let ids: Vec<ObjectIdentifier> = page
-            .versions()
-            .iter()
-            .map(|v| (v.key(), v.version_id()))
-            .chain(
-                page.delete_markers()
-                    .iter()
-                    .map(|m| (m.key(), m.version_id())),
-            )
-            .filter_map(|(key, version)| {
-                ObjectIdentifier::builder()
-                    .key(key?)
-                    .set_version_id(version.map(str::to_owned))
-                    .build()
-                    .ok()
-            })
-            .collect();
-        if !ids.is_empty() {
-            let delete = Delete::builder()
-                .set_objects(Some(ids))
-                .quiet(true)
-                .build()
-                .map_err(|e| e.to_string())?;
-            s3.delete_objects()
-                .bucket(bucket)
-                .delete(delete)
-                .send()
-                .await
-                .map_err(text)?;
-        }
-        if page.is_truncated() != Some(true) {
-            break;
-        }
-        key_marker = page.next_key_marker().map(str::to_owned);
-        version_marker = page.next_version_id_marker().map(str::to_owned);
-    }
-    s3.delete_bucket()
-        .bucket(bucket)
-        .send()
-        .await
-        .map(drop)
-        .map_err(text)
 }

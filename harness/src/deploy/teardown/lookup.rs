@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use super::resource::Resource;
 use super::text;
 use crate::deploy::aws_error::{error_code, is_not_found};
+use crate::run_target::Target;
 use crate::stack::StackNames;
-use crate::target::Target;
 
 /// Result of looking a resource up: its tags when it exists.
 pub(super) enum Lookup {

@@ -13,8 +13,8 @@ mod resource;
 
 use std::collections::HashMap;
 
+use crate::run_target::Target;
 use crate::stack::{StackNames, TAG_KEY};
-use crate::target::Target;
 use lookup::Lookup;
 use resource::Resource;
 

@@ -3,8 +3,8 @@
 
 use super::text;
 use crate::deploy::aws_error::{error_code, is_not_found};
+use crate::run_target::Target;
 use crate::stack::StackNames;
-use crate::target::Target;
 
 /// The stack's resources, in deletion order (consumers before what they consume).
 #[derive(Debug, Clone, Copy)]

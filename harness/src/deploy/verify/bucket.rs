@@ -2,9 +2,9 @@
 //! policy and the notification that triggers the function.
 
 use super::{Check, check, policy_json, text};
+use crate::run_target::Target;
 use crate::stack::policy::bucket_policy;
 use crate::stack::{StackArns, StackNames};
-use crate::target::Target;
 
 pub(super) async fn bucket_checks(
     target: &Target,

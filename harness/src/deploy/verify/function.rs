@@ -3,8 +3,8 @@
 
 use super::{Check, check, policy_json, text};
 use crate::deploy::Deployment;
+use crate::run_target::Target;
 use crate::stack::{StackArns, StackNames};
-use crate::target::Target;
 
 pub(super) async fn function_checks(
     target: &Target,

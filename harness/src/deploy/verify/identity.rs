@@ -2,11 +2,11 @@
 //! key policy, each compared with the generated document.
 
 use super::{Check, check, policy_json, text};
+use crate::run_target::Target;
 use crate::stack::policy::{
     execution_role_policy, has_wildcard_resource, key_policy, wildcard_actions,
 };
 use crate::stack::{StackArns, StackNames};
-use crate::target::Target;
 
 pub(super) async fn identity_checks(
     target: &Target,

@@ -5,9 +5,9 @@ use serde_json::Value;
 
 use super::{Check, check, policy_json, text};
 use crate::deploy::{Deployment, subscription_attribute};
+use crate::run_target::Target;
 use crate::stack::StackArns;
 use crate::stack::policy::queue_policy;
-use crate::target::Target;
 
 pub(super) async fn messaging_checks(
     target: &Target,

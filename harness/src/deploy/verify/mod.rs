@@ -17,8 +17,8 @@ mod messaging;
 use serde_json::Value;
 
 use super::Deployment;
+use crate::run_target::Target;
 use crate::stack::{StackArns, StackNames};
-use crate::target::Target;
 use bucket::bucket_checks;
 use function::function_checks;
 use identity::identity_checks;

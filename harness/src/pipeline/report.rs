@@ -1,15 +1,19 @@
-//! What a run reports: one JSON document per scenario, a JUnit XML file for CI systems, and a
-//! short human summary table. A run passes only when every expectation held.
+//! What a run reports: the typed [`RunReport`] (written as one JSON document per scenario by
+//! the CLI, with JUnit XML and HTML beside it) and the short human summary table. A run passes
+//! only when every expectation held.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
 
+use harness_core::chaos::report::ChaosSummary;
+
+use super::finding::{Check, Finding};
+use crate::mailbox::MailSetup;
 use crate::oracle::{Judgement, Uploaded};
+use crate::run_target::Target;
 use crate::scenario::Scenario;
-use crate::target::Target;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -37,22 +41,22 @@ pub struct RunReport {
     /// Where the target is known to behave unlike AWS, named instead of hidden.
     pub divergences: Vec<String>,
     /// Checks the scenario made outside the oracle, with their outcome.
-    pub checks: Vec<(String, bool, String)>,
+    pub checks: Vec<Check>,
     /// Anything that stopped the run from proving its point.
-    pub errors: Vec<String>,
+    pub errors: Vec<Finding>,
     /// Faults injected by a chaos scenario, with counts and a timeline; `None` without chaos.
-    pub chaos: Option<crate::chaos::ChaosSummary>,
+    pub chaos: Option<ChaosSummary>,
 }
 
 impl RunReport {
-    pub fn new(scenario: &Scenario, target: &Target, seed: u64, mail: &super::MailSetup) -> Self {
+    pub fn new(scenario: &Scenario, target: &Target, seed: u64, mail: &MailSetup) -> Self {
         Self {
             scenario: scenario.name.clone(),
             description: scenario.description.clone(),
             target: target.describe(),
             seed,
             run_id: String::new(),
-            replay: super::replay_command(&scenario.name, seed, target, mail),
+            replay: super::replay::scenario(target, mail, &scenario.name, seed),
             status: Status::Failed,
             skipped_reason: None,
             duration_ms: 0,
@@ -71,7 +75,12 @@ impl RunReport {
     }
 
     pub fn check(&mut self, name: impl Into<String>, ok: bool, detail: impl Into<String>) {
-        self.checks.push((name.into(), ok, detail.into()));
+        self.checks.push(Check::new(name, ok, detail));
+    }
+
+    /// Records what stopped the run from proving its point.
+    pub fn fail(&mut self, finding: Finding) {
+        self.errors.push(finding);
     }
 
     /// Settles the status (unless skipped) from errors, checks and the judgement.
@@ -81,7 +90,7 @@ impl RunReport {
             return;
         }
         let judged_ok = self.judgement.as_ref().is_none_or(Judgement::passed);
-        let checks_ok = self.checks.iter().all(|(_, ok, _)| *ok);
+        let checks_ok = self.checks.iter().all(|c| c.ok);
         self.status = if self.errors.is_empty() && judged_ok && checks_ok {
             Status::Passed
         } else {
@@ -91,15 +100,15 @@ impl RunReport {
 
     /// Every reason this run failed, one per line, each naming the seed's replay command.
     pub fn failure_lines(&self) -> Vec<String> {
-        let mut lines = self.errors.clone();
-        for (name, ok, detail) in &self.checks {
-            if !ok {
-                lines.push(format!("{name}: {detail}"));
-            }
+        let mut lines: Vec<String> = self.errors.iter().map(ToString::to_string).collect();
+        for c in self.checks.iter().filter(|c| !c.ok) {
+            lines.push(format!("{}: {}", c.name, c.detail));
         }
-        // A chaos run already names each violation, with its faults and seed, in `errors`.
-        if let Some(judgement) = self.judgement.as_ref().filter(|_| self.chaos.is_none()) {
-            lines.extend(judgement.violations.iter().map(ToString::to_string));
+        // A violation a finding already names (with its faults and seed) is listed once.
+        let named: Vec<_> = self.errors.iter().filter_map(Finding::violation).collect();
+        if let Some(judgement) = &self.judgement {
+            let unnamed = judgement.violations.iter().filter(|v| !named.contains(v));
+            lines.extend(unnamed.map(ToString::to_string));
         }
         lines
     }
@@ -115,95 +124,6 @@ impl RunReport {
             self.replay
         )
     }
-}
-
-/// Writes `<dir>/<scenario>.json` for each report, `<dir>/junit.xml` and the HTML report
-/// `<dir>/report.html` ([`crate::html`]); returns the paths.
-pub fn write_reports(dir: &Path, reports: &[RunReport]) -> std::io::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)?;
-    let mut paths = Vec::new();
-    for report in reports {
-        let path = dir.join(format!("{}.json", report.scenario));
-        let text = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
-        std::fs::write(&path, text)?;
-        paths.push(path);
-    }
-    let junit = dir.join("junit.xml");
-    std::fs::write(&junit, junit_xml(reports))?;
-    paths.push(junit);
-    let html = dir.join("report.html");
-    std::fs::write(&html, crate::html::render_runs(reports))?;
-    paths.push(html);
-    Ok(paths)
-}
-
-/// JUnit XML: one test case per scenario, failures with every reason and the replay command.
-pub fn junit_xml(reports: &[RunReport]) -> String {
-    let failures = reports
-        .iter()
-        .filter(|r| r.status == Status::Failed)
-        .count();
-    let skipped = reports
-        .iter()
-        .filter(|r| r.status == Status::Skipped)
-        .count();
-    let total_s: f64 = reports.iter().map(|r| r.duration_ms as f64 / 1000.0).sum();
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        xml,
-        "<testsuite name=\"upload-pipeline scenarios\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{total_s:.3}\">",
-        reports.len()
-    );
-    for r in reports {
-        let _ = write!(
-            xml,
-            "  <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\">",
-            escape(&r.target),
-            escape(&r.scenario),
-            r.duration_ms as f64 / 1000.0
-        );
-        match r.status {
-            Status::Passed => {}
-            Status::Skipped => {
-                let _ = write!(
-                    xml,
-                    "<skipped message=\"{}\"/>",
-                    escape(r.skipped_reason.as_deref().unwrap_or(""))
-                );
-            }
-            Status::Failed => {
-                let _ = write!(
-                    xml,
-                    "<failure message=\"{}\">{}</failure>",
-                    escape(&format!(
-                        "seed {}: {} problem(s)",
-                        r.seed,
-                        r.failure_lines().len()
-                    )),
-                    escape(&r.failure_message())
-                );
-            }
-        }
-        xml.push_str("</testcase>\n");
-    }
-    xml.push_str("</testsuite>\n");
-    xml
-}
-
-fn escape(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '&' => "&amp;".into(),
-            '<' => "&lt;".into(),
-            '>' => "&gt;".into(),
-            '"' => "&quot;".into(),
-            '\'' => "&apos;".into(),
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => {
-                format!("&#x{:x};", c as u32)
-            }
-            c => c.to_string(),
-        })
-        .collect()
 }
 
 /// The human summary: one line per scenario with counts and latencies.
@@ -260,7 +180,7 @@ fn opt(v: Option<u64>) -> String {
 mod tests {
     use super::*;
 
-    fn report_with_one_violation(chaos: Option<crate::chaos::ChaosSummary>) -> RunReport {
+    fn report_with_one_violation(chaos: Option<ChaosSummary>) -> RunReport {
         let missing = crate::oracle::Violation::MissingFifoMessage {
             index: 0,
             key: "k".into(),
@@ -288,7 +208,13 @@ mod tests {
             checks: Vec::new(),
             errors: chaos
                 .as_ref()
-                .map(|_| vec![format!("{missing}; faults: x; seed 7")])
+                .map(|_| {
+                    vec![Finding::Violation {
+                        violation: missing.clone(),
+                        faults: Some(vec!["x".into()]),
+                        seed: 7,
+                    }]
+                })
                 .unwrap_or_default(),
             chaos,
         }
@@ -302,11 +228,5 @@ mod tests {
         let lines = chaos.failure_lines();
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert!(lines[0].ends_with("faults: x; seed 7"), "{lines:?}");
-    }
-
-    #[test]
-    fn xml_escaping_covers_markup_and_control_characters() {
-        assert_eq!(escape("a<b>&\"'\u{1}"), "a&lt;b&gt;&amp;&quot;&apos;&#x1;");
-        assert_eq!(escape("line\nnext"), "line\nnext");
     }
 }

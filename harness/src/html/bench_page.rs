@@ -6,9 +6,9 @@
 //! size (x = concurrency) with every figure of its points, the RSS samples, and the failure
 //! lines; request counts per operation stay in `bench.json`.
 
-use super::config::{BenchConfig, format_size};
-use super::report::{BenchReport, PointReport};
-use crate::html::{BenchPage, Curve, CurvePoint, Knee};
+use super::{BenchPage, Curve, CurvePoint, Knee};
+use crate::bench::config::{BenchConfig, format_size};
+use crate::bench::report::{BenchReport, PointReport};
 
 /// The page's view of `report`.
 pub fn page(report: &BenchReport) -> BenchPage {
@@ -28,9 +28,9 @@ pub fn page(report: &BenchReport) -> BenchPage {
     }
 }
 
-/// `bench.html`, drawn by [`crate::html::render_bench`].
+/// `bench.html` of `report`, drawn by [`super::render_bench`].
 pub fn render(report: &BenchReport) -> String {
-    crate::html::render_bench(&page(report))
+    super::render_bench(&page(report))
 }
 
 fn sweep(config: &BenchConfig) -> String {

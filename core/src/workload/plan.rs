@@ -1,11 +1,12 @@
 //! The seeded plan of a workload and the bytes of each upload.
 //!
-//! [`plan`] draws everything from one ChaCha8 stream: first the distinct files (which are
-//! forced to multipart, their sizes, key shapes and content types), then the upload order, where
-//! each step is a new file, an overwrite of a key already uploaded or a duplicate of content
-//! already uploaded, chosen in proportion to how many of each are left. So overwrites and
-//! duplicates are spread through the run instead of bunched at its end, and always come after
-//! the upload they refer to. [`content`] regenerates an upload's bytes from its own seed.
+//! [`plan`] draws everything from the seed's [`Stream::Workload`] (see [`crate::seeds`]): first
+//! the distinct files (which are forced to multipart, their sizes, key shapes and content
+//! types), then the upload order, where each step is a new file, an overwrite of a key already
+//! uploaded or a duplicate of content already uploaded, chosen in proportion to how many of
+//! each are left. So overwrites and duplicates are spread through the run instead of bunched at
+//! its end, and always come after the upload they refer to. [`content`] regenerates an upload's
+//! bytes from its own seed.
 
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, RngExt, SeedableRng};
@@ -13,6 +14,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::keys::{self, is_valid_run_prefix};
 use super::{KeyShape, MULTIPART_THRESHOLD, PART_SIZE, PlannedUpload, WorkloadSpec};
+use crate::seeds::{self, Stream};
 
 /// A distinct file before it has a place in the upload order.
 struct File {
@@ -48,7 +50,7 @@ pub fn plan(spec: &WorkloadSpec, seed: u64, run_prefix: &str) -> Vec<PlannedUplo
         "run prefix {run_prefix:?} is longer than {} bytes or has a control character",
         keys::MAX_RUN_PREFIX_LEN
     );
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut rng = seeds::rng(seed, Stream::Workload);
     let mut files = distinct_files(spec, &mut rng).into_iter();
     let mut left = (spec.files, spec.overwrites, spec.duplicate_content);
     let mut plan: Vec<PlannedUpload> = Vec::with_capacity(spec.total_uploads());
@@ -331,12 +333,12 @@ mod tests {
     }
 
     const GOLDEN_PLAN: [&str; 4] = [
-        "hxq3kz7m2ab/photos/v1.2/v1.2/0000-img_0042 0 None None",
-        "hxq3kz7m2ab/invoices/backup/notes/0001-report.tar.gz 0 None Some(0)",
-        "hxq3kz7m2ab/photos/v1.2/v1.2/0000-img_0042 29718 Some(0) None",
-        "hxq3kz7m2ab/exports/archive/q3-summary/0003-raw_data 26377 None None",
+        "hxq3kz7m2ab/reports/q3-summary/0000-backup.csv 0 None None",
+        "hxq3kz7m2ab/reports/q3-summary/0000-backup.csv 26383 Some(0) None",
+        "hxq3kz7m2ab/exports/0002-notes.txt 26383 None Some(1)",
+        "hxq3kz7m2ab/logs/0003-backup.tar.gz 34266 None None",
     ];
-    const GOLDEN_CONTENT: [u8; 8] = [95, 230, 104, 253, 216, 57, 221, 198];
+    const GOLDEN_CONTENT: [u8; 8] = [33, 106, 111, 161, 77, 48, 141, 136];
 
     #[test]
     #[should_panic(expected = "`files` is 0")]

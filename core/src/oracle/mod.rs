@@ -3,7 +3,7 @@
 //! guarantees, and names every violation.
 //!
 //! It is a pure function of its inputs, so each rule is unit-tested and property-tested without
-//! AWS; the runner only collects and reports. The rules live in submodules: attributing
+//! AWS; the harness only collects and reports. The rules live in submodules: attributing
 //! deliveries to uploaded versions ([`matching`], looked up in an [`index`] of the uploads), the
 //! FIFO message ([`fifo`]) and the email ([`email`]) as the handler renders them, ordering within
 //! a FIFO group and across overwrites of one key ([`order`]), and latency ([`latency`]).

@@ -2,17 +2,19 @@
 //!
 //! A request is first described ([`RequestInfo::describe`]: service from the SigV4 credential
 //! scope, operation, topic, the SDK's per-call invocation id), then offered to the rules in
-//! scenario order. Each rule draws from its own ChaCha stream seeded from the run's seed and
-//! the rule's position, once per new SDK call, so the n-th matching call of a replay gets the
-//! same decision; the retries of a picked call (same `amz-sdk-invocation-id`) are faulted up to
-//! `attempts` times, then let through, which is what lets the SDK's retry policy recover.
+//! scenario order. Each rule draws from its own stream of the run's seed,
+//! [`Stream::Fault`]`(position)` (see [`crate::seeds`]), once per new SDK call, so the n-th
+//! matching call of a replay gets the same decision; the retries of a picked call (same
+//! `amz-sdk-invocation-id`) are faulted up to `attempts` times, then let through, which is
+//! what lets the SDK's retry policy recover.
 
 use std::collections::HashMap;
 
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
 use super::spec::{HttpAction, HttpFault, Service, TopicKind};
+use crate::seeds::{self, Stream};
 
 /// What the proxy knows about one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,7 +129,7 @@ impl Scheduler {
             .map(|(index, fault)| Rule {
                 index,
                 fault,
-                rng: ChaCha8Rng::seed_from_u64(seed ^ (index as u64).wrapping_mul(0x9E37_79B9)),
+                rng: seeds::rng(seed, Stream::Fault(index)),
                 picked: 0,
                 calls: HashMap::new(),
             })
@@ -299,5 +301,28 @@ mod tests {
         assert_ne!(run(11), run(12));
         let picked = run(11).iter().filter(|p| **p).count();
         assert!((16..=48).contains(&picked), "{picked} of 64 at p=0.5");
+    }
+
+    /// Fault 0 used to draw the workload's own stream, so its picks were the workload plan's
+    /// first draws; now they are its own stream's, and differ from the workload's.
+    #[test]
+    fn fault_0_decides_from_its_own_stream_not_the_workload() {
+        let n = 64;
+        for seed in 0..20 {
+            let mut f = fault(HttpAction::ServerError);
+            f.probability = 0.5;
+            let mut s = Scheduler::new(seed, vec![(0, f)]);
+            let decisions: Vec<bool> = (0..n)
+                .map(|i| {
+                    s.decide(&sns_publish("arn:aws:sns:r:1:t.fifo", &format!("c{i}")))
+                        .is_some()
+                })
+                .collect();
+            let picks = |mut rng: ChaCha8Rng| -> Vec<bool> {
+                (0..n).map(|_| rng.random::<f64>() < 0.5).collect()
+            };
+            assert_eq!(decisions, picks(seeds::rng(seed, Stream::Fault(0))));
+            assert_ne!(decisions, picks(seeds::rng(seed, Stream::Workload)));
+        }
     }
 }

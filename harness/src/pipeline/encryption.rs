@@ -2,18 +2,17 @@
 //! uploaded version asked with HeadObject, and an upload asking for other encryption probed
 //! against the bucket policy.
 
-use super::RunReport;
+use super::finding::Check;
 use crate::deploy;
-use crate::target::{Target, TargetKind};
+use crate::run_target::{Target, TargetKind};
 
 /// Every uploaded version, asked with HeadObject: SSE-KMS with our key and the Bucket Key on.
 /// This is the harness's own look, independent of the handler's verdict in its messages.
-pub(crate) async fn check_encryption_at_rest(
+pub(super) async fn check_encryption_at_rest(
     target: &Target,
     deployment: &deploy::Deployment,
     uploads: &[crate::oracle::Uploaded],
-    report: &mut RunReport,
-) {
+) -> Check {
     let s3 = target.s3();
     let mut wrong = Vec::new();
     for upload in uploads {
@@ -48,7 +47,7 @@ pub(crate) async fn check_encryption_at_rest(
             )),
         }
     }
-    report.check(
+    Check::new(
         "every uploaded object is SSE-KMS with our key and the Bucket Key on (HeadObject)",
         wrong.is_empty(),
         if wrong.is_empty() {
@@ -56,17 +55,25 @@ pub(crate) async fn check_encryption_at_rest(
         } else {
             wrong.join("; ")
         },
-    );
+    )
+}
+
+/// What the probe of the bucket policy's encryption rule found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Enforcement {
+    /// The target answered as AWS must or must not: a check with its outcome.
+    Checked(Check),
+    /// The target does not enforce bucket policies (LocalStack): named, not passed.
+    Divergence(String),
 }
 
 /// An upload asking for SSE-S3 instead of our KMS key must be denied by the bucket policy.
 /// Where the target does not enforce bucket policies (LocalStack), that is reported as a
 /// divergence, not as a pass.
-pub(super) async fn probe_encryption_enforcement(
+pub async fn probe_encryption_enforcement(
     target: &Target,
     deployment: &deploy::Deployment,
-    report: &mut RunReport,
-) {
+) -> Enforcement {
     let name = "an upload asking for other encryption than our KMS key is denied";
     let key = format!("{}/probe-sse-s3", deployment.run_id);
     let put = target
@@ -81,14 +88,18 @@ pub(super) async fn probe_encryption_enforcement(
     match put {
         Err(e) => {
             let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&e).unwrap_or_default();
-            report.check(name, code == "AccessDenied", deploy::describe_error(&e));
+            Enforcement::Checked(Check::new(
+                name,
+                code == "AccessDenied",
+                deploy::describe_error(&e),
+            ))
         }
-        Ok(_) if target.kind == TargetKind::Aws => report.check(
+        Ok(_) if target.kind == TargetKind::Aws => Enforcement::Checked(Check::new(
             name,
             false,
             "AWS accepted an SSE-S3 upload despite the bucket policy",
-        ),
-        Ok(_) => report.divergences.push(format!(
+        )),
+        Ok(_) => Enforcement::Divergence(format!(
             "{name}: not enforced by this target (LocalStack does not evaluate bucket policies; \
              the SSE-S3 probe upload was accepted)"
         )),

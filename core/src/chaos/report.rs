@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-/// The chaos part of a [`crate::runner::RunReport`].
+/// The chaos part of a run report (the harness's `pipeline::RunReport`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ChaosSummary {
     /// One row per fault of the scenario, in scenario order, with how often it fired.

@@ -1,9 +1,9 @@
-//! The oracle on large runs: `harness::oracle::judge` over 1,000 and 10,000 uploaded objects,
+//! The oracle on large runs: `harness_core::oracle::judge` over 1,000 and 10,000 uploaded objects,
 //! each with its FIFO message and email rendered by the real handler's `plan` (so the oracle
 //! parses and checks exactly what the handler sends). The baseline, measured in the same run, is
 //! parsing the same FIFO bodies as JSON: the least any judge of those messages must do.
 //!
-//! `cargo bench -p harness --bench oracle`; `cargo test -p harness --benches` runs each once.
+//! `cargo bench -p harness-core --bench oracle`; `cargo test -p harness-core --benches` runs each once.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -13,7 +13,7 @@ use handler::config::Config;
 use handler::event::ObjectEvent;
 use handler::plan::plan;
 use handler::verdict::HeadMetadata;
-use harness::oracle::{Expect, FifoReceived, MailReceived, Uploaded, judge};
+use harness_core::oracle::{Expect, FifoReceived, MailReceived, Uploaded, judge};
 
 const BUCKET: &str = "upl-hbenchrun01-uploads";
 const REGION: &str = "us-west-1";

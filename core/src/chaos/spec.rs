@@ -1,7 +1,7 @@
 //! Faults as data: the `[[chaos]]` tables of a scenario file.
 //!
-//! A fault says what breaks, how often or when, and nothing about how; the proxy
-//! ([`super::proxy`]) and the driver ([`super::driver`]) carry it out. Windows are given in
+//! A fault says what breaks, how often or when, and nothing about how; the harness's
+//! fault proxy and the chaos driver of the `harness` crate carry it out. Windows are given in
 //! upload positions (`during-uploads = [2, 5]`: opened before the third upload, closed after
 //! the fifth was processed), not in milliseconds, so a replay breaks the same uploads whatever
 //! the machine's speed. Pure: parsing and validation only.

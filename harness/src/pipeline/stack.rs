@@ -1,0 +1,114 @@
+//! A run's stack as a guard, in the way testcontainers treats a container: the explicit async
+//! [`Stack::teardown`] is the path every run takes, and dropping a stack that was not torn down
+//! (a panic, an early return) is the safety net: the drop tears it down on a thread of its own,
+//! within a deadline, and prints the command that finishes the job if that fails.
+
+use std::time::Duration;
+
+use super::finding::Finding;
+use crate::deploy::teardown::{TeardownReport, teardown};
+use crate::deploy::{self, DeployConfig, Deployment};
+use crate::run_target::Target;
+use crate::stack::{RunId, StackNames};
+
+/// How long the drop's safety-net teardown may take before it gives up and says what to run.
+const DROP_TEARDOWN_DEADLINE: Duration = Duration::from_secs(120);
+
+/// The stack of one run on one target, from before its deploy to its verified teardown.
+#[derive(Debug)]
+pub struct Stack<'t> {
+    target: &'t Target,
+    names: StackNames,
+    torn_down: bool,
+}
+
+impl<'t> Stack<'t> {
+    /// The stack of a new run (a fresh run id); nothing is made yet.
+    pub fn new(target: &'t Target) -> Self {
+        Self::named(target, StackNames::with_default_prefix(&RunId::random()))
+    }
+
+    /// The stack of `names` (tests and commands that name the run themselves).
+    pub fn named(target: &'t Target, names: StackNames) -> Self {
+        Self {
+            target,
+            names,
+            torn_down: false,
+        }
+    }
+
+    pub fn run_id(&self) -> &RunId {
+        &self.names.run_id
+    }
+
+    pub fn names(&self) -> &StackNames {
+        &self.names
+    }
+
+    /// Deploys (or converges) the stack. A failed deploy may have made part of it: the
+    /// teardown, explicit or on drop, removes that part too.
+    pub async fn deploy(
+        &self,
+        config: &DeployConfig,
+        progress: &mut (dyn std::io::Write + Send),
+    ) -> Result<Deployment, Finding> {
+        deploy::deploy(self.target, &self.names, config, progress)
+            .await
+            .map(|(deployment, _journal)| deployment)
+            .map_err(|e| Finding::Deploy(e.to_string()))
+    }
+
+    /// Removes the stack and verifies nothing is left; the report says what was done.
+    pub async fn teardown(mut self, progress: &mut (dyn std::io::Write + Send)) -> TeardownReport {
+        self.torn_down = true;
+        teardown(self.target, &self.names, progress).await
+    }
+}
+
+impl Drop for Stack<'_> {
+    fn drop(&mut self) {
+        if self.torn_down {
+            return;
+        }
+        let run = self.names.run_id.to_string();
+        eprintln!("run {run} ended without its teardown; tearing its stack down now");
+        let target = Target::with_sdk_config(
+            self.target.kind,
+            &self.target.region,
+            self.target.endpoint_url.as_deref(),
+            self.target.sdk.clone(),
+        );
+        let names = self.names.clone();
+        // A runtime of its own on a thread of its own: a drop cannot await, and the caller's
+        // runtime may be the one blocked in this drop.
+        let outcome = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            let mut quiet = std::io::sink();
+            runtime.block_on(async {
+                let torn = teardown(&target, &names, &mut quiet);
+                tokio::time::timeout(DROP_TEARDOWN_DEADLINE, torn)
+                    .await
+                    .map_err(|_| format!("no answer within {DROP_TEARDOWN_DEADLINE:?}"))
+            })
+        })
+        .join()
+        .unwrap_or_else(|_| Err("the teardown thread panicked".into()));
+        match outcome {
+            Ok(torn) if torn.is_clean() => eprintln!("run {run}: stack removed"),
+            Ok(torn) => eprintln!(
+                "run {run}: teardown incomplete ({}); finish it with `harness {} teardown \
+                 --run-id {run}`",
+                Finding::of_teardown(&torn).map_or_else(String::new, |f| f.to_string()),
+                self.target.replay_flags()
+            ),
+            Err(why) => eprintln!(
+                "run {run}: teardown failed ({why}); finish it with `harness {} teardown \
+                 --run-id {run}`",
+                self.target.replay_flags()
+            ),
+        }
+    }
+}
