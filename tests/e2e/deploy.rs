@@ -20,6 +20,10 @@ pub fn trials() -> Vec<Trial> {
             "deploy::teardown_refuses_a_resource_without_our_tag",
             || with_shared(teardown_refuses_a_resource_without_our_tag),
         ),
+        Trial::test(
+            "deploy::a_stack_dropped_without_its_teardown_is_removed_by_its_guard",
+            || with_shared(a_stack_dropped_without_its_teardown_is_removed_by_its_guard),
+        ),
     ]
 }
 
@@ -176,6 +180,36 @@ fn teardown_refuses_a_resource_without_our_tag(shared: &'static Shared) -> Resul
         }
         if !report.errors.iter().any(|e| e.contains("refusing")) {
             return Err(format!("teardown did not report the refusal: {report:?}").into());
+        }
+        Ok(())
+    })
+}
+
+/// The pipeline's stack guard: a run that ends without its explicit teardown (a panic, an early
+/// return, Ctrl-C dropping the command) still leaves nothing behind.
+fn a_stack_dropped_without_its_teardown_is_removed_by_its_guard(
+    shared: &'static Shared,
+) -> Result<(), Failed> {
+    let target = shared.target();
+    let names = fresh_names();
+    shared.runtime.block_on(async {
+        let mut log = Vec::new();
+        let stack = harness::pipeline::Stack::named(target, names.clone());
+        let deployment = stack
+            .deploy(&config(shared), &mut log)
+            .await
+            .map_err(|e| format!("deploy: {e}"))?;
+        drop(stack);
+        let account = deploy::account_id(target)
+            .await
+            .map_err(|e| e.to_string())?;
+        let left = deploy::teardown::leftovers(target, &names, &account).await;
+        if !left.is_empty() {
+            return Err(format!(
+                "the dropped stack of run {} left {left:?}",
+                deployment.run_id
+            )
+            .into());
         }
         Ok(())
     })

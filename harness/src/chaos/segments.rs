@@ -1,11 +1,13 @@
-//! The upload phase of a chaos run: the seeded workload cut into segments at every fault edge
-//! (a window opening or closing, the LocalStack restart), with the pipeline brought to rest
+//! The upload phase of a chaos run: the scenario's faults plugged into the pipeline layer's
+//! segmented upload ([`crate::pipeline::faults`]), which cuts the seeded workload at every fault
+//! edge (a window opening or closing, the LocalStack restart); the pipeline is brought to rest
 //! before each edge so that a fault touches exactly the uploads it names, and the uploads a
-//! fault refused retried once it is over.
+//! fault refused are retried once it is over.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use crate::pipeline::faults::{Faults, Flow, upload_around};
 use crate::pipeline::{RunReport, Wanted, upload};
 use crate::workload::PlannedUpload;
 
@@ -31,8 +33,114 @@ struct Edged<'f> {
     span: std::ops::Range<usize>,
 }
 
+/// A chaos run's faults, plugged into the pipeline layer's segmented upload
+/// ([`crate::pipeline::faults`]): windows open before their first upload and close after their last,
+/// a restart ends the uploads.
+struct Segmented<'s, 'a> {
+    run: &'s mut Run<'a>,
+    edged: Vec<Edged<'s>>,
+    /// Windows open now, with what closes them.
+    opened: Vec<(usize, Opened)>,
+    concurrency: usize,
+    report: &'s mut RunReport,
+    progress: Progress<'s>,
+}
+
+impl Faults for Segmented<'_, '_> {
+    fn edges(&self) -> BTreeSet<usize> {
+        self.edged
+            .iter()
+            .flat_map(|e| [e.span.start, e.span.end])
+            .collect()
+    }
+
+    async fn before_upload(&mut self, from: usize) -> Result<(), String> {
+        self.run.same_localstack().await?;
+        let starting = self
+            .edged
+            .iter()
+            .filter(|e| e.fault.window().is_some() && e.span.start == from);
+        for e in starting {
+            let what = format!("opening `{}`", e.fault);
+            self.run.quiesce(&what, self.progress).await?;
+            let (handle, what) = platform::open(
+                self.run.pipeline.target,
+                self.run.pipeline.deployment,
+                e.fault,
+            )
+            .await?;
+            let _ = writeln!(self.progress, "  fault opened: {what}");
+            self.run.counts[e.rule] += 1;
+            self.run
+                .event(TimelineKind::Fault, format!("opened: {what}"));
+            match e.fault {
+                FaultSpec::RemoveFifoSubscription { .. } => {
+                    self.run.excused.lost.extend(e.span.clone());
+                }
+                FaultSpec::ThrottleFunction { .. } => {
+                    self.run.excused.throttled.extend(e.span.clone());
+                }
+                _ => {}
+            }
+            self.opened.push((e.rule, handle));
+        }
+        Ok(())
+    }
+
+    async fn upload(&mut self, segment: &[PlannedUpload]) -> Result<(), String> {
+        let Some(from) = segment.first().map(|u| u.index) else {
+            return Ok(());
+        };
+        let refusing = self
+            .edged
+            .iter()
+            .any(|e| matches!(e.fault, FaultSpec::DisableKmsKey { .. }) && e.span.contains(&from));
+        self.run
+            .upload_segment(segment, self.concurrency, refusing)
+            .await
+    }
+
+    async fn after_upload(&mut self, to: usize, plan: &[PlannedUpload]) -> Result<Flow, String> {
+        let ending = self
+            .edged
+            .iter()
+            .filter(|e| e.span.end == to && e.fault.restart_after().is_none());
+        for e in ending {
+            self.run.hold(e.fault, &e.span, self.progress).await?;
+            let Some(pos) = self.opened.iter().position(|(rule, _)| *rule == e.rule) else {
+                continue;
+            };
+            let (_, handle) = self.opened.remove(pos);
+            let what = platform::close(
+                self.run.pipeline.target,
+                self.run.pipeline.deployment,
+                &handle,
+            )
+            .await?;
+            let _ = writeln!(self.progress, "  fault closed: {what}");
+            self.run
+                .event(TimelineKind::Fault, format!("closed: {what}"));
+        }
+        match self
+            .edged
+            .iter()
+            .find(|e| e.fault.restart_after() == Some(to))
+        {
+            Some(e) => {
+                let rule = e.rule;
+                self.run
+                    .restart(rule, to, plan, self.report, self.progress)
+                    .await?;
+                Ok(Flow::Stop)
+            }
+            None => Ok(Flow::Continue),
+        }
+    }
+}
+
 impl Run<'_> {
-    /// Uploads `plan` in segments cut at every fault edge, opening and closing the faults.
+    /// Uploads `plan` in segments cut at every fault edge, opening and closing the faults, then
+    /// retries what a fault refused.
     pub(super) async fn upload_with_faults(
         &mut self,
         faults: &[FaultSpec],
@@ -51,60 +159,16 @@ impl Run<'_> {
                 Some(Edged { rule, fault, span })
             })
             .collect();
-        let mut cuts: BTreeSet<usize> = [0, plan.len()].into();
-        for e in &edged {
-            cuts.extend([e.span.start, e.span.end]);
-        }
-        let cuts: Vec<usize> = cuts.into_iter().collect();
-        let mut opened: Vec<(usize, Opened)> = Vec::new();
-        for pair in cuts.windows(2) {
-            let (from, to) = (pair[0], pair[1]);
-            self.same_localstack().await?;
-            for e in edged.iter().filter(|e| e.fault.window().is_some()) {
-                if e.span.start == from {
-                    self.quiesce(&format!("opening `{}`", e.fault), progress)
-                        .await?;
-                    let (handle, what) =
-                        platform::open(self.pipeline.target, self.pipeline.deployment, e.fault)
-                            .await?;
-                    let _ = writeln!(progress, "  fault opened: {what}");
-                    self.counts[e.rule] += 1;
-                    self.event(TimelineKind::Fault, format!("opened: {what}"));
-                    match e.fault {
-                        FaultSpec::RemoveFifoSubscription { .. } => {
-                            self.excused.lost.extend(e.span.clone());
-                        }
-                        FaultSpec::ThrottleFunction { .. } => {
-                            self.excused.throttled.extend(e.span.clone());
-                        }
-                        _ => {}
-                    }
-                    opened.push((e.rule, handle));
-                }
-            }
-            let refusing = edged.iter().any(|e| {
-                matches!(e.fault, FaultSpec::DisableKmsKey { .. }) && e.span.contains(&from)
-            });
-            self.upload_segment(&plan[from..to], concurrency, refusing)
-                .await?;
-            for e in edged.iter().filter(|e| e.span.end == to) {
-                if e.fault.restart_after().is_some() {
-                    continue;
-                }
-                self.hold(e.fault, &e.span, progress).await?;
-                let Some(pos) = opened.iter().position(|(rule, _)| *rule == e.rule) else {
-                    continue;
-                };
-                let (_, handle) = opened.remove(pos);
-                let what = platform::close(self.pipeline.target, self.pipeline.deployment, &handle)
-                    .await?;
-                let _ = writeln!(progress, "  fault closed: {what}");
-                self.event(TimelineKind::Fault, format!("closed: {what}"));
-            }
-            if let Some(e) = edged.iter().find(|e| e.fault.restart_after() == Some(to)) {
-                self.restart(e.rule, to, plan, report, progress).await?;
-                return Ok(());
-            }
+        let mut segmented = Segmented {
+            run: self,
+            edged,
+            opened: Vec::new(),
+            concurrency,
+            report,
+            progress: &mut *progress,
+        };
+        if upload_around(&mut segmented, plan).await? == Flow::Stop {
+            return Ok(());
         }
         // Resume: what a fault refused is uploaded again now that it is over.
         for (planned, error) in std::mem::take(&mut self.refused) {

@@ -10,6 +10,7 @@
 
 pub mod collect;
 pub mod encryption;
+pub mod faults;
 pub mod finding;
 pub mod replay;
 pub mod report;

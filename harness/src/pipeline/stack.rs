@@ -60,8 +60,10 @@ impl<'t> Stack<'t> {
 
     /// Removes the stack and verifies nothing is left; the report says what was done.
     pub async fn teardown(mut self, progress: &mut (dyn std::io::Write + Send)) -> TeardownReport {
+        let report = teardown(self.target, &self.names, progress).await;
+        // Only now: a teardown interrupted halfway is finished by the drop.
         self.torn_down = true;
-        teardown(self.target, &self.names, progress).await
+        report
     }
 }
 
