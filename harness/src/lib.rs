@@ -22,6 +22,7 @@ pub mod progress;
 pub mod provision;
 pub mod python;
 pub mod recording;
+pub mod redact;
 pub mod run_target;
 pub mod runner;
 

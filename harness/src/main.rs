@@ -1,6 +1,8 @@
 //! The `harness` command: parses flags, runs the command, and maps the outcome to an exit code.
-//! Ctrl-C or SIGTERM abandon the command; dropping it stops any LocalStack it started, so an
-//! interrupted run leaves no process behind (a deployed stack is left to `harness gc`).
+//! Ctrl-C or SIGTERM abandon the command; dropping it tears down the stack of the run in
+//! progress (the pipeline's stack guard, which names the run and prints the `harness teardown
+//! --run-id ID` that finishes the job if that fails) and stops any LocalStack it started, so
+//! an interrupted run leaves no process and, normally, no stack behind.
 
 use std::process::ExitCode;
 
@@ -20,16 +22,17 @@ async fn main() -> ExitCode {
     let outcome = tokio::select! {
         result = harness::cli::run(cli) => result,
         _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!(
-            "interrupted; stopped the LocalStack this command started (if any); \
-             `harness gc --older-than 0s` removes a half-made stack"
+            "interrupted; a run's stack was torn down on the way out (its run id and, if that \
+             failed, the `harness teardown --run-id ID` that finishes it are printed above), \
+             and the LocalStack this command started (if any) was stopped"
         )),
         _ = terminate.recv() => Err(anyhow::anyhow!("terminated; stopped the LocalStack this command started (if any)")),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
+            eprintln!("error: {}", harness::redact::secrets(&format!("{error:#}")));
+            ExitCode::from(harness::cli::exit_code(&error))
         }
     }
 }

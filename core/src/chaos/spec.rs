@@ -118,6 +118,11 @@ pub enum HttpAction {
 pub enum InvalidFault {
     #[error("[[chaos]] #{0}: `probability` must be between 0 and 1")]
     Probability(usize),
+    #[error(
+        "[[chaos]] #{0}: this fault can never fire (`probability = 0` or `max = 0`), so the run \
+         would prove nothing about it; raise it or remove the table"
+    )]
+    NeverFires(usize),
     #[error("[[chaos]] #{0}: `attempts` must be at least 1")]
     Attempts(usize),
     #[error("[[chaos]] #{0}: `latency` needs `latency-ms` (1 to 60000)")]
@@ -280,6 +285,9 @@ impl HttpFault {
     fn validate(&self, index: usize) -> Result<(), InvalidFault> {
         if !(0.0..=1.0).contains(&self.probability) {
             return Err(InvalidFault::Probability(index));
+        }
+        if self.probability == 0.0 || self.max == Some(0) {
+            return Err(InvalidFault::NeverFires(index));
         }
         if self.attempts == 0 {
             return Err(InvalidFault::Attempts(index));
@@ -444,6 +452,22 @@ mod tests {
             attempts: 1,
             latency_ms: None,
         }
+    }
+
+    #[test]
+    fn regression_a_fault_that_can_never_fire_is_refused_on_load() {
+        let mut never = http(HttpAction::Throttle);
+        never.probability = 0.0;
+        assert_eq!(
+            FaultSpec::Http(never).validate(1, 3),
+            Err(InvalidFault::NeverFires(1))
+        );
+        let mut capped = http(HttpAction::Throttle);
+        capped.max = Some(0);
+        assert_eq!(
+            FaultSpec::Http(capped).validate(2, 3),
+            Err(InvalidFault::NeverFires(2))
+        );
     }
 
     #[test]

@@ -90,6 +90,8 @@ pub enum ConfigError {
     ConcurrencyTooHigh(usize),
     #[error("--{0} is empty; give at least one value or leave the flag out for the defaults")]
     Empty(&'static str),
+    #[error("--{0} has an empty item (two commas, or a comma at an end); e.g. --concurrency 1,2,4")]
+    EmptyItem(&'static str),
     #[error("--{flag} lists {value} more than once; list each value once")]
     Repeated { flag: &'static str, value: String },
     #[error("--files is 0; upload at least 1 file per point, e.g. --files 200")]
@@ -152,13 +154,12 @@ pub fn parse_concurrency(text: &str) -> Result<Vec<usize>, ConfigError> {
 }
 
 fn split<'a>(text: &'a str, flag: &'static str) -> Result<Vec<&'a str>, ConfigError> {
-    let parts: Vec<&str> = text
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
-    if parts.is_empty() {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    if parts.iter().all(|p| p.is_empty()) {
         return Err(ConfigError::Empty(flag));
+    }
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(ConfigError::EmptyItem(flag));
     }
     Ok(parts)
 }
@@ -275,6 +276,21 @@ mod tests {
         let e = parse_sizes("1KiB,1024").unwrap_err().to_string();
         assert!(e.contains("more than once"), "{e}");
         assert_eq!(parse_sizes(" , "), Err(ConfigError::Empty("sizes")));
+    }
+
+    #[test]
+    fn regression_a_list_with_an_empty_item_is_refused() {
+        for bad in ["1,,2", "1,", ",4"] {
+            assert_eq!(
+                parse_concurrency(bad),
+                Err(ConfigError::EmptyItem("concurrency")),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            parse_sizes("1KiB,,2KiB"),
+            Err(ConfigError::EmptyItem("sizes"))
+        );
     }
 
     #[test]

@@ -12,13 +12,14 @@ use super::stack::prepare;
 pub(super) async fn chaos(target_args: &TargetArgs, args: ChaosArgs) -> anyhow::Result<()> {
     let all = crate::scenario::load_dir(&crate::scenario::scenarios_dir())?;
     let scenario = find_scenario(&all, &args.scenario)?;
-    anyhow::ensure!(
-        !scenario.chaos.is_empty(),
-        "scenario `{}` injects no faults (it has no [[chaos]] tables); run it with \
-         `harness run --scenario {}`",
-        scenario.name,
-        scenario.name
-    );
+    if scenario.chaos.is_empty() {
+        return Err(super::UsageError(format!(
+            "scenario `{0}` injects no faults (it has no [[chaos]] tables); run it with \
+             `harness run --scenario {0}`",
+            scenario.name
+        ))
+        .into());
+    }
     let first = args.seed.unwrap_or_else(crate::stack::run_id::random_seed);
     let runs = args.search.unwrap_or(1).max(1);
     if runs > 1 {

@@ -143,10 +143,10 @@ pub struct SafetyArgs {
 #[derive(Debug, clap::Args)]
 pub struct StackArgs {
     /// Address that gets the email alerts.
-    #[arg(long, env = "HARNESS_EMAIL", default_value = "alerts@example.com")]
+    #[arg(long, env = "HARNESS_EMAIL", default_value = "alerts@example.com", value_parser = parse_email)]
     pub email: String,
     /// A prebuilt `bootstrap` to deploy instead of building `handler/`.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_bootstrap)]
     pub bootstrap: Option<std::path::PathBuf>,
     /// Cargo profile to build the handler with.
     #[arg(long, value_enum, default_value_t = HandlerBuild::Release)]
@@ -229,8 +229,18 @@ pub struct TeardownArgs {
 #[derive(Debug, clap::Args)]
 pub struct GcArgs {
     /// Remove runs whose newest resource is older than this: 30m, 2h, 1d, 1h30m (0 = all).
-    #[arg(long, value_name = "DURATION", value_parser = crate::deploy::gc::parse_duration)]
-    pub older_than: std::time::Duration,
+    /// Required unless --run-id names the runs (then it defaults to 0).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_parser = crate::deploy::gc::parse_duration,
+        required_unless_present = "run_id"
+    )]
+    pub older_than: Option<std::time::Duration>,
+    /// Only these runs (repeatable): e.g. the run an interrupted command names. Other runs in
+    /// the account and region, concurrent jobs' included, are not touched.
+    #[arg(long = "run-id", value_name = "ID", value_parser = crate::stack::RunId::parse)]
+    pub run_id: Vec<crate::stack::RunId>,
     /// List what would be removed without deleting anything.
     #[arg(long)]
     pub dry_run: bool,
@@ -248,6 +258,66 @@ pub enum HandlerBuild {
 pub enum Output {
     Text,
     Json,
+}
+
+/// A mistake in how the command was called: exit code 2, like clap's own usage errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The exit code of a failed command: 2 when the command was called wrongly (a usage error
+/// anywhere in the error's chain: flags clap cannot check alone, a malformed run id, an unknown
+/// scenario), else 1.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    use crate::run_target::TargetError;
+    let usage = error.chain().any(|cause| {
+        cause.is::<UsageError>()
+            || cause.is::<crate::stack::RunIdError>()
+            || cause.is::<crate::bench::ConfigError>()
+            || matches!(
+                cause.downcast_ref::<TargetError>(),
+                Some(
+                    TargetError::MissingEndpoint
+                        | TargetError::StrayEndpoint
+                        | TargetError::DockerMisuse
+                )
+            )
+    });
+    if usage { 2 } else { 1 }
+}
+
+/// `--email`: one address, `local@domain` with a dot in the domain (SNS refuses anything else
+/// only after the whole stack is deployed).
+fn parse_email(text: &str) -> Result<String, String> {
+    let valid = text.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !text.contains(char::is_whitespace)
+            && !domain.contains('@')
+    });
+    if valid {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "`{text}` is not an email address; e.g. --email alerts@example.com"
+        ))
+    }
+}
+
+/// `--bootstrap`: an existing file (checked before anything is deployed or built).
+fn parse_bootstrap(text: &str) -> Result<std::path::PathBuf, String> {
+    let path = std::path::PathBuf::from(text);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "`{text}` is not a file; give the path of a built `bootstrap` (e.g. \
+             target/release/bootstrap after `cargo build --release -p handler`) or leave \
+             --bootstrap out to build it"
+        ))
+    }
 }
 
 /// Runs one command. Errors carry the fix in their message.
@@ -275,4 +345,51 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 fn print_report_paths(paths: &[std::path::PathBuf]) {
     let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     println!("reports: {}", shown.join(", "));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("harness").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn regression_email_and_bootstrap_are_checked_when_parsed() {
+        assert!(parse(&["check", "--email", "alerts@example.com"]).is_ok());
+        for bad in [
+            "alerts",
+            "a@b",
+            "@example.com",
+            "a b@example.com",
+            "a@@example.com",
+        ] {
+            let error = parse(&["check", "--email", bad]).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{bad}");
+        }
+        let error = parse(&["check", "--bootstrap", "/no/such/bootstrap"]).unwrap_err();
+        assert!(error.to_string().contains("is not a file"), "{error}");
+    }
+
+    #[test]
+    fn regression_usage_errors_exit_2_and_failures_1() {
+        use crate::run_target::TargetError;
+        let usage = [
+            anyhow::Error::new(TargetError::MissingEndpoint),
+            anyhow::Error::new(crate::stack::RunId::parse("nope").unwrap_err()),
+            anyhow::Error::new(UsageError("no scenario `x`".into())).context("run"),
+            anyhow::Error::new(crate::bench::ConfigError::NoFiles),
+        ];
+        for error in &usage {
+            assert_eq!(exit_code(error), 2, "{error:#}");
+        }
+        assert_eq!(exit_code(&anyhow::anyhow!("deploy failed")), 1);
+        let unreachable = TargetError::Unreachable {
+            endpoint: "http://x".into(),
+            reason: "refused".into(),
+        };
+        assert_eq!(exit_code(&anyhow::Error::new(unreachable)), 1);
+    }
 }

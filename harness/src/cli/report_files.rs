@@ -1,5 +1,6 @@
 //! Writing reports to disk, at the CLI's edge: a scenario run's JSON documents, JUnit XML and
-//! HTML page, and the bench's JSON and HTML. The runs themselves only build typed reports.
+//! HTML page, and the bench's JSON and HTML, with secrets in URLs hidden. The runs themselves
+//! only build typed reports.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -15,16 +16,21 @@ pub fn write_reports(dir: &Path, reports: &[RunReport]) -> std::io::Result<Vec<P
     for report in reports {
         let path = dir.join(format!("{}.json", report.scenario));
         let text = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
-        std::fs::write(&path, text)?;
+        write(&path, &text)?;
         paths.push(path);
     }
     let junit = dir.join("junit.xml");
-    std::fs::write(&junit, junit_xml(reports))?;
+    write(&junit, &junit_xml(reports))?;
     paths.push(junit);
     let html = dir.join("report.html");
-    std::fs::write(&html, crate::html::render_runs(reports))?;
+    write(&html, &crate::html::render_runs(reports))?;
     paths.push(html);
     Ok(paths)
+}
+
+/// Writes a report file, with any secret in a URL hidden ([`crate::redact`]).
+fn write(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, crate::redact::secrets(text).as_bytes())
 }
 
 /// JUnit XML: one test case per scenario, failures with every reason and the replay command.
@@ -101,9 +107,9 @@ pub fn write_bench(dir: &Path, report: &BenchReport) -> std::io::Result<Vec<Path
     std::fs::create_dir_all(dir)?;
     let json = dir.join("bench.json");
     let text = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
-    std::fs::write(&json, text)?;
+    write(&json, &text)?;
     let html = dir.join("bench.html");
-    std::fs::write(&html, crate::html::bench_page::render(report))?;
+    write(&html, &crate::html::bench_page::render(report))?;
     Ok(vec![json, html])
 }
 
@@ -132,5 +138,43 @@ mod tests {
                 .unwrap()
                 .contains("<html")
         );
+    }
+
+    #[test]
+    fn regression_endpoint_credentials_are_never_printed_or_written() {
+        use crate::pipeline::Finding;
+        use crate::run_target::{Target, TargetKind};
+        let endpoint = "http://user:s3cret@127.0.0.1:9";
+        let sdk = aws_config::SdkConfig::builder().build();
+        let target =
+            Target::with_sdk_config(TargetKind::Localstack, "us-east-1", Some(endpoint), sdk);
+        assert!(
+            !target.describe().contains("s3cret"),
+            "{}",
+            target.describe()
+        );
+        assert!(
+            !target.replay_flags().contains("s3cret"),
+            "{}",
+            target.replay_flags()
+        );
+        let scenario =
+            crate::scenario::load_file(&crate::scenario::scenarios_dir().join("default.toml"))
+                .unwrap();
+        let mut report = RunReport::new(&scenario, &target, 1, &crate::mailbox::MailSetup::Auto);
+        report.fail(Finding::Collect(format!(
+            "error sending request for url ({endpoint}/_aws/ses)"
+        )));
+        report.finish(std::time::Duration::ZERO);
+        assert!(
+            report.replay.contains("user:***@127.0.0.1:9"),
+            "{}",
+            report.replay
+        );
+        let dir = tempfile::tempdir().unwrap();
+        for path in write_reports(dir.path(), std::slice::from_ref(&report)).unwrap() {
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(!text.contains("s3cret"), "{}", path.display());
+        }
     }
 }

@@ -95,7 +95,7 @@ impl<'a> Loop<'a> {
             .await;
             let failed = report.status == Status::Failed;
             if failed {
-                eprintln!("{}", report.failure_message());
+                eprintln!("{}", crate::redact::secrets(&report.failure_message()));
             }
             reports.push(report);
             if failed && stop_after.is_some() {
@@ -121,7 +121,10 @@ pub(super) fn find_scenario(all: &[Scenario], name: &str) -> anyhow::Result<Scen
         Some(found) => Ok(found.clone()),
         None => {
             let known: Vec<_> = all.iter().map(|s| s.name.as_str()).collect();
-            anyhow::bail!("no scenario `{name}`; known: {}", known.join(", "))
+            Err(
+                super::UsageError(format!("no scenario `{name}`; known: {}", known.join(", ")))
+                    .into(),
+            )
         }
     }
 }

@@ -29,11 +29,13 @@ pub(super) fn plan(target: &TargetArgs, args: PlanArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds (or reads) the handler, connects to the target and applies the account guard.
+/// Connects to the target and applies the account guard, then builds (or reads) the handler:
+/// a wrong endpoint, missing credentials or a refused account are told before a release build.
 pub(super) async fn prepare(
     target_args: &TargetArgs,
     stack: &StackArgs,
 ) -> anyhow::Result<(Target, DeployConfig)> {
+    let target = connect_allowed(target_args, &stack.safety).await?;
     let executable = match &stack.bootstrap {
         Some(path) => path.clone(),
         None => {
@@ -46,7 +48,6 @@ pub(super) async fn prepare(
         }
     };
     let handler_zip = artifact::zip_bootstrap(&executable)?;
-    let target = connect_allowed(target_args, &stack.safety).await?;
     let config = DeployConfig::new(handler_zip, stack.email.clone());
     Ok((target, config))
 }
@@ -152,25 +153,35 @@ pub(super) async fn teardown(target_args: &TargetArgs, args: TeardownArgs) -> an
 }
 
 pub(super) async fn gc(target_args: &TargetArgs, args: GcArgs) -> anyhow::Result<()> {
+    let older_than = args.older_than.unwrap_or_default();
     let target = connect_allowed(target_args, &args.safety).await?;
+    let which = match args.run_id.as_slice() {
+        [] => "runs".to_owned(),
+        ids => {
+            let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+            format!("run(s) {}", ids.join(", "))
+        }
+    };
     eprintln!(
-        "looking for runs older than {} on {}{}",
-        deploy::gc::format_age(args.older_than),
+        "looking for {which} older than {} on {}{}",
+        deploy::gc::format_age(older_than),
         target.describe(),
         if args.dry_run { " (dry run)" } else { "" }
     );
     let options = deploy::gc::GcOptions {
-        older_than: args.older_than,
+        older_than,
         dry_run: args.dry_run,
-        runs: None,
+        runs: (!args.run_id.is_empty()).then(|| args.run_id.iter().cloned().collect()),
     };
     let report = deploy::gc::gc(&target, &options, &mut std::io::stderr()).await;
     target.shutdown()?;
-    if report.runs.is_empty() {
+    if report.runs.is_empty() && report.errors.is_empty() {
         println!("no run of ours found");
+    } else if report.runs.is_empty() {
+        println!("no run of ours found in the listings that answered (see the errors below)");
     }
     for run in &report.runs {
-        println!("{}", run.summary(args.older_than));
+        println!("{}", run.summary(older_than));
     }
     for error in &report.errors {
         eprintln!("error: {error}");

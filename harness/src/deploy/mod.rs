@@ -137,11 +137,19 @@ pub async fn account_id(target: &Target) -> Result<String, DeployError> {
         .send()
         .await
         .map_err(|e| match credentials_failure(&e) {
-            Some(why) => DeployError::Invalid(format!(
-                "no AWS credentials for {}: pass --profile NAME, or set AWS_PROFILE or \
-                 AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY ({why})",
-                target.describe()
-            )),
+            Some(why) => DeployError::Invalid(match &target.profile {
+                Some(profile) => format!(
+                    "no AWS credentials for {} from profile `{profile}`: check that \
+                     ~/.aws/config or ~/.aws/credentials defines it (for SSO, run \
+                     `aws sso login --profile {profile}`), or pass another --profile ({why})",
+                    target.describe()
+                ),
+                None => format!(
+                    "no AWS credentials for {}: pass --profile NAME, or set AWS_PROFILE or \
+                     AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY ({why})",
+                    target.describe()
+                ),
+            }),
             None => DeployError::call("sts GetCallerIdentity", "caller", e),
         })?;
     identity
@@ -183,7 +191,11 @@ pub async fn deploy(
         run_id: names.run_id.to_string(),
         target: format!("{:?}", target.kind).to_lowercase(),
         region: target.region.clone(),
-        endpoint_url: target.endpoint_url.clone(),
+        // Printed by `deploy --output json`: never with a password in it.
+        endpoint_url: target
+            .endpoint_url
+            .as_deref()
+            .map(|e| crate::redact::secrets(e).into_owned()),
         account_id: account,
         bucket: names.bucket.clone(),
         kms_key_arn: arns.key.clone(),
@@ -333,6 +345,24 @@ mod tests {
         );
         assert!(error.contains("no profile, no environment"), "{error}");
         assert!(recorder.requests().is_empty());
+    }
+
+    #[tokio::test]
+    async fn regression_a_profile_without_credentials_is_not_told_to_pass_profile() {
+        let recorder = Recorder::new();
+        let sts = http_client_fn(|_, _| SharedHttpConnector::new(Sts("123456789012")));
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .credentials_provider(NoCredentials)
+            .http_client(recorder.wrap(sts))
+            .load()
+            .await;
+        let mut aws = Target::with_sdk_config(TargetKind::Aws, "eu-west-1", None, sdk);
+        aws.profile = Some("nosuch".into());
+        let error = account_id(&aws).await.unwrap_err().to_string();
+        assert!(error.contains("from profile `nosuch`"), "{error}");
+        assert!(error.contains("~/.aws/config"), "{error}");
+        assert!(!error.contains("pass --profile NAME"), "{error}");
     }
 
     #[tokio::test]

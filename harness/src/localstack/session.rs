@@ -84,8 +84,8 @@ pub fn compare(endpoint: &str, before: &str, now: &str) -> Result<(), WatchError
 
 async fn session_id(client: &reqwest::Client, endpoint: &str) -> Result<String, WatchError> {
     let unreachable = |reason: String| WatchError::Unreachable {
-        endpoint: endpoint.to_owned(),
-        reason,
+        endpoint: crate::redact::secrets(endpoint).into_owned(),
+        reason: crate::redact::secrets(&reason).into_owned(),
     };
     let url = format!("{}/_localstack/info", endpoint.trim_end_matches('/'));
     let response = client

@@ -13,7 +13,7 @@ pub struct AwsArgs {
     #[arg(long, global = true)]
     pub region: Option<String>,
     /// Endpoint of a LocalStack started elsewhere (target `localstack`).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_parser = parse_endpoint_url)]
     pub endpoint_url: Option<String>,
 }
 
@@ -48,4 +48,42 @@ pub struct TargetArgs {
     pub python: Option<PathBuf>,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+/// `--endpoint-url`: an absolute `http` or `https` URL with a host, refused at parse time (exit
+/// code 2) instead of failing later as an unreachable LocalStack. The message never repeats a
+/// password the URL carries.
+pub fn parse_endpoint_url(text: &str) -> Result<String, String> {
+    let shown = crate::redact::secrets(text);
+    let url = reqwest::Url::parse(text)
+        .map_err(|e| format!("`{shown}` is not a URL ({e}); e.g. http://localhost:4566"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!(
+            "`{shown}` is not an http(s) URL with a host; e.g. http://localhost:4566"
+        ));
+    }
+    Ok(text.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regression_a_malformed_endpoint_url_is_a_usage_error_not_an_unreachable_localstack() {
+        assert_eq!(
+            parse_endpoint_url("http://localhost:4566/"),
+            Ok("http://localhost:4566".into())
+        );
+        for bad in [
+            "localhost:4566",
+            "ftp://host",
+            "http//x",
+            "http://user:s3cret@",
+        ] {
+            let error = parse_endpoint_url(bad).unwrap_err();
+            assert!(error.contains("http://localhost:4566"), "{bad}: {error}");
+            assert!(!error.contains("s3cret"), "{error}");
+        }
+    }
 }

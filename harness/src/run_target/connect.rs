@@ -86,6 +86,7 @@ impl Target {
                     embedded: None,
                     docker: None,
                     sandbox: false,
+                    profile: args.aws.profile.clone(),
                 })
             }
         }
@@ -122,6 +123,7 @@ impl Target {
             embedded: None,
             docker: None,
             sandbox: false,
+            profile: None,
         }
     }
 
@@ -144,6 +146,7 @@ impl Target {
             embedded: embedded.map(tokio::sync::Mutex::new),
             docker: None,
             sandbox: false,
+            profile: None,
         }
     }
 }
@@ -151,8 +154,8 @@ impl Target {
 async fn check_reachable(endpoint: &str) -> Result<(), TargetError> {
     let url = format!("{}/_localstack/health", endpoint.trim_end_matches('/'));
     let unreachable = |reason: String| TargetError::Unreachable {
-        endpoint: endpoint.to_owned(),
-        reason,
+        endpoint: crate::redact::secrets(endpoint).into_owned(),
+        reason: crate::redact::secrets(&reason).into_owned(),
     };
     let response = reqwest::Client::new()
         .get(&url)
@@ -173,6 +176,16 @@ async fn check_reachable(endpoint: &str) -> Result<(), TargetError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn regression_an_unreachable_endpoint_error_hides_its_password() {
+        let error = check_reachable("http://user:s3cret@127.0.0.1:9")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains("s3cret"), "{error}");
+        assert!(error.contains("user:***@127.0.0.1:9"), "{error}");
+    }
 
     #[tokio::test]
     async fn docker_only_goes_with_target_localstack_and_no_endpoint() {

@@ -81,6 +81,8 @@ pub struct Target {
     /// A real account its owner marked as a sandbox (`--sandbox-account`): chaos may inject its
     /// reversible platform faults there.
     sandbox: bool,
+    /// The named profile the credentials come from (`--profile`/`AWS_PROFILE`), for messages.
+    pub profile: Option<String>,
 }
 
 impl Target {
@@ -182,7 +184,9 @@ impl Target {
         match (&self.kind, &self.endpoint_url) {
             (TargetKind::Aws, _) => format!("aws (region {})", self.region),
             (kind, Some(endpoint)) => {
-                format!("{kind:?} LocalStack at {endpoint} (region {})", self.region).to_lowercase()
+                let kind = format!("{kind:?}").to_lowercase();
+                let endpoint = crate::redact::secrets(endpoint);
+                format!("{kind} LocalStack at {endpoint} (region {})", self.region)
             }
             (kind, None) => format!("{kind:?}"),
         }
@@ -197,6 +201,7 @@ impl Target {
                 "--target localstack --docker".into()
             }
             (TargetKind::Localstack, Some(endpoint)) => {
+                let endpoint = crate::redact::secrets(endpoint);
                 format!("--target localstack --endpoint-url {endpoint}")
             }
             (TargetKind::Localstack, None) => "--target localstack".into(),

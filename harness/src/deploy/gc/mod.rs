@@ -73,7 +73,7 @@ impl RunReport {
     /// One line for the user: outcome, run, age and what was done or found.
     pub fn summary(&self, threshold: Duration) -> String {
         let age = self.age.map_or_else(
-            || "age unknown".to_owned(),
+            || "age unknown: none of its resources reports a time, so it counts as old".to_owned(),
             |a| format!("age {}", format_age(a)),
         );
         let run = &self.run_id;
