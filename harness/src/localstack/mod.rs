@@ -5,15 +5,19 @@
 //! need, with a deadline, failing early (with the log tail) if the process dies. Stop: SIGTERM
 //! with a deadline, then SIGKILL for the whole process tree, functions included, and check that
 //! nothing survived. `harness up` detaches an instance and records it in a state file that
-//! `harness down` and other commands read.
+//! `harness down` and other commands read; they use or signal the process it names only once it
+//! is identified as that instance (same boot, start time and command line), and remove a stale
+//! file instead.
 //!
 //! The process itself is run by `supervisor`; the environment it is started with is built in
-//! `env`, the health document it waits on is read in `health`, and what identifies an
-//! instance (and the state file of `harness up`) is in `state`; telling that LocalStack was
-//! restarted underneath a run is in `session`.
+//! `env`, the health document it waits on is read in `health`, what describes an instance (and
+//! the state file of `harness up`) is in `state`, and telling that the process a state file
+//! names is still that instance is in `identify`; telling that LocalStack was restarted
+//! underneath a run is in `session`.
 
 mod env;
 mod health;
+mod identify;
 pub mod session;
 mod state;
 mod supervisor;
@@ -21,6 +25,9 @@ mod supervisor;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+#[cfg(test)]
+pub(crate) use identify::testing;
+pub use identify::{CMDLINE_MARKER, Identified, ProcessIdentity, StaleReason, identify};
 pub use state::{InstanceInfo, log_tail, read_running, state_file, write_state};
 pub use supervisor::{EmbeddedLocalStack, stop_instance};
 

@@ -1,14 +1,14 @@
-//! What identifies an instance (pid, port, endpoint, directory, log), its log tail, and the
-//! state file in which `harness up` records a detached instance for `harness down` and the
-//! other commands.
+//! What identifies an instance (pid and process identity, port, endpoint, directory, log), its
+//! log tail, and the state file in which `harness up` records a detached instance for
+//! `harness down` and the other commands, which read it only through [`super::identify`].
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::identify::{Identified, ProcessIdentity, identify};
 use super::{SupervisorError, io};
-use crate::proc_tree;
 
 /// What is recorded about a running instance (also the state file of `harness up`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -19,6 +19,10 @@ pub struct InstanceInfo {
     pub dir: PathBuf,
     pub log: PathBuf,
     pub started_unix: u64,
+    /// What tells the process apart from a later one with its pid. Files of older harnesses
+    /// lack it and are therefore never acted on.
+    #[serde(default)]
+    pub identity: Option<ProcessIdentity>,
 }
 
 impl InstanceInfo {
@@ -40,36 +44,52 @@ pub fn state_file(instances_dir: &Path) -> PathBuf {
     instances_dir.join("current.json")
 }
 
-/// Reads the recorded instance, if any and if its process still runs.
+/// The recorded instance, if its process is identified as the one `harness up` started (a
+/// stale state file is removed).
 pub fn read_running(instances_dir: &Path) -> Option<InstanceInfo> {
-    let text = fs::read_to_string(state_file(instances_dir)).ok()?;
-    let info: InstanceInfo = serde_json::from_str(&text).ok()?;
-    proc_tree::is_alive(info.pid).then_some(info)
+    match identify(instances_dir) {
+        Identified::Ours(info) => Some(info),
+        Identified::Stale { .. } | Identified::None => None,
+    }
 }
 
-/// Records a detached instance.
+/// Records a detached instance, whole or not at all (a reader never sees half a file).
 pub fn write_state(instances_dir: &Path, info: &InstanceInfo) -> Result<(), SupervisorError> {
     let path = state_file(instances_dir);
+    let partial = instances_dir.join(format!("current.json.{}.tmp", std::process::id()));
     let text = serde_json::to_string_pretty(info).expect("instance info serializes");
-    fs::write(&path, text).map_err(io("write the state file", &path))
+    fs::write(&partial, text).map_err(io("write the state file", &partial))?;
+    fs::rename(&partial, &path).map_err(io("write the state file", &path))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::localstack::CMDLINE_MARKER;
+    use crate::localstack::testing::{Sleeper, identity_shifted, record};
 
     #[test]
-    fn state_file_of_a_dead_process_is_ignored() {
+    fn only_an_identified_instance_is_read_as_running() {
         let dir = tempfile::tempdir().unwrap();
-        let info = InstanceInfo {
-            pid: u32::MAX - 1,
-            port: 1,
-            endpoint: "http://127.0.0.1:1".into(),
-            dir: dir.path().into(),
-            log: dir.path().join("log"),
-            started_unix: 0,
-        };
-        write_state(dir.path(), &info).unwrap();
+        let localstack = Sleeper::named(CMDLINE_MARKER);
+        let pid = localstack.pid();
+        record(dir.path(), pid, Some(identity_shifted(pid, 1)));
         assert_eq!(read_running(dir.path()), None);
+        assert!(
+            !state_file(dir.path()).exists(),
+            "the stale file is removed"
+        );
+        let info = record(dir.path(), pid, Some(identity_shifted(pid, 0)));
+        assert_eq!(read_running(dir.path()), Some(info));
+    }
+
+    #[test]
+    fn the_state_file_round_trips_without_leftovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let info = record(dir.path(), 7, Some(identity_shifted(std::process::id(), 0)));
+        let text = fs::read_to_string(state_file(dir.path())).unwrap();
+        assert_eq!(serde_json::from_str::<InstanceInfo>(&text).unwrap(), info);
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "only current.json: {names:?}");
     }
 }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::env::localstack_env;
 use super::health::health;
+use super::identify::{CMDLINE_MARKER, ProcessIdentity};
 use super::{InstanceInfo, SERVICES, STOP_GRACE, SupervisorError, io};
 use crate::proc_tree;
 use crate::provision::Venv;
@@ -252,7 +253,7 @@ fn spawn(
     }
     let err_file = log_file.try_clone().map_err(io("open the log", &log))?;
     let mut cmd = Command::new(venv.python());
-    cmd.args(["-m", "localstack.runtime.main"])
+    cmd.args(["-m", CMDLINE_MARKER])
         .env_clear()
         .envs(localstack_env(port, dir))
         .current_dir(dir)
@@ -273,6 +274,8 @@ fn spawn(
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0),
+        // Read while the child is unreaped, so the pid cannot have been reused yet.
+        identity: ProcessIdentity::of(child.id()),
     };
     Ok((child, info))
 }
@@ -370,6 +373,9 @@ http.server.HTTPServer((host, int(port)), H).serve_forever()
             .await
             .unwrap();
         let after = instance.info().clone();
+        assert!(after.identity.is_some(), "recorded at the start");
+        assert_eq!(after.identity, ProcessIdentity::of(after.pid));
+        assert_ne!(after.identity, before.identity);
         assert_eq!(after.endpoint, before.endpoint);
         assert_ne!(after.pid, before.pid);
         assert!(!proc_tree::is_alive(before.pid), "the old tree is gone");
