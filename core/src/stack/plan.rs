@@ -101,6 +101,9 @@ pub fn deploy_plan(names: &StackNames, arns: &StackArns, email: &str) -> Vec<Pla
             &names.bucket,
             create_bucket_detail(&arns.region),
         ),
+        // Tagged at once (S3 cannot tag at creation): a deploy that fails in the configuration
+        // calls below leaves a bucket that teardown and gc recognise as the run's.
+        call("s3", "PutBucketTagging", &names.bucket, tags.clone()),
         call(
             "s3",
             "PutPublicAccessBlock",
@@ -126,7 +129,6 @@ pub fn deploy_plan(names: &StackNames, arns: &StackArns, email: &str) -> Vec<Pla
             &names.bucket,
             "deny non-TLS, deny SSE other than aws:kms, deny other KMS keys, deny SSE-C",
         ),
-        call("s3", "PutBucketTagging", &names.bucket, tags.clone()),
         call(
             "sns",
             "CreateTopic",
@@ -281,6 +283,18 @@ mod tests {
                 c.service == service && c.operation == operation && c.resource == resource
             })
             .unwrap_or_else(|| panic!("{service} {operation} {resource} not planned"))
+    }
+
+    #[test]
+    fn regression_the_bucket_is_tagged_right_after_it_is_made() {
+        // Tagged after five configuration calls, a deploy failing in one of them left a bucket
+        // that teardown and gc refused forever as foreign.
+        let (names, plan) = plan();
+        let created = position(&plan, "s3", "CreateBucket", &names.bucket);
+        assert_eq!(
+            position(&plan, "s3", "PutBucketTagging", &names.bucket),
+            created + 1
+        );
     }
 
     #[test]

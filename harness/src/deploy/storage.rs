@@ -114,6 +114,29 @@ pub async fn ensure_bucket(ctx: &mut Ctx<'_>, arns: &StackArns) -> Result<(), De
         Err(e) => return Err(DeployError::call("s3 CreateBucket", &bucket, e)),
     }
     ctx.record("s3", "CreateBucket", &bucket);
+    // Tagged at once (S3 cannot tag at creation), so a deploy that fails in the calls below
+    // leaves a bucket that teardown and gc recognise as this run's.
+    let mut tagging = Tagging::builder();
+    for (key, value) in ctx.tags() {
+        tagging = tagging.tag_set(
+            aws_sdk_s3::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .map_err(|e| DeployError::Invalid(e.to_string()))?,
+        );
+    }
+    s3.put_bucket_tagging()
+        .bucket(&bucket)
+        .tagging(
+            tagging
+                .build()
+                .map_err(|e| DeployError::Invalid(e.to_string()))?,
+        )
+        .send()
+        .await
+        .map_err(|e| DeployError::call("s3 PutBucketTagging", &bucket, e))?;
+    ctx.record("s3", "PutBucketTagging", &bucket);
     s3.put_public_access_block()
         .bucket(&bucket)
         .public_access_block_configuration(
@@ -185,27 +208,6 @@ pub async fn ensure_bucket(ctx: &mut Ctx<'_>, arns: &StackArns) -> Result<(), De
         .await
         .map_err(|e| DeployError::call("s3 PutBucketPolicy", &bucket, e))?;
     ctx.record("s3", "PutBucketPolicy", &bucket);
-    let mut tagging = Tagging::builder();
-    for (key, value) in ctx.tags() {
-        tagging = tagging.tag_set(
-            aws_sdk_s3::types::Tag::builder()
-                .key(key)
-                .value(value)
-                .build()
-                .map_err(|e| DeployError::Invalid(e.to_string()))?,
-        );
-    }
-    s3.put_bucket_tagging()
-        .bucket(&bucket)
-        .tagging(
-            tagging
-                .build()
-                .map_err(|e| DeployError::Invalid(e.to_string()))?,
-        )
-        .send()
-        .await
-        .map_err(|e| DeployError::call("s3 PutBucketTagging", &bucket, e))?;
-    ctx.record("s3", "PutBucketTagging", &bucket);
     Ok(())
 }
 
