@@ -81,12 +81,12 @@ fn a_scenario_without_faults_is_refused_with_the_fix() -> Result<(), Failed> {
     let state = tempfile::tempdir().map_err(|e| e.to_string())?;
     let out = harness(state.path(), &["chaos", "--scenario", "default"])?;
     let stderr = String::from_utf8_lossy(&out.stderr);
-    if out.status.code() != Some(1)
+    if out.status.code() != Some(2)
         || !stderr.contains("injects no faults")
         || !stderr.contains("harness run --scenario default")
     {
         return Err(format!(
-            "expected exit 1 naming the fix, got {}: {stderr}",
+            "expected exit 2 (a usage error) naming the fix, got {}: {stderr}",
             out.status
         )
         .into());
