@@ -61,7 +61,7 @@ pub async fn run(
     progress: &mut (dyn std::io::Write + Send),
 ) -> Vec<Outcome> {
     let mut outcomes = Vec::new();
-    let stack = Stack::named(target, names.clone());
+    let mut stack = Stack::named(target, names.clone());
     let mut config = config.clone();
     config.email = run_address(&config.email, &names.run_id);
     match stack.deploy(&config, progress).await {

@@ -194,7 +194,7 @@ fn a_stack_dropped_without_its_teardown_is_removed_by_its_guard(
     let names = fresh_names();
     shared.runtime.block_on(async {
         let mut log = Vec::new();
-        let stack = harness::pipeline::Stack::named(target, names.clone());
+        let mut stack = harness::pipeline::Stack::named(target, names.clone());
         let deployment = stack
             .deploy(&config(shared), &mut log)
             .await

@@ -121,7 +121,7 @@ pub async fn run(
         config.files
     );
     let deploy_config = DeployConfig::new(handler_zip.to_vec(), run_address(email, &run_id));
-    let stack = Stack::named(target, names.clone());
+    let mut stack = Stack::named(target, names.clone());
     match stack.deploy(&deploy_config, progress).await {
         Ok(deployment) => {
             let sweep = Sweep {
@@ -139,7 +139,7 @@ pub async fn run(
                 );
             }
             match RunMailbox::open(inbox, target, &deployment.email_address).await {
-                Ok(mailbox) => sweep.sweep(mailbox, &mut report, progress).await,
+                Ok((mailbox, _subscription)) => sweep.sweep(mailbox, &mut report, progress).await,
                 Err(e) => report.errors.push(e),
             }
         }

@@ -1,5 +1,5 @@
 //! What a benchmark reports: `bench.json` (everything), a printed table (one row per point),
-//! and `bench.html` (facts, curves, memory and errors; drawn by `bench::page`).
+//! and `bench.html` (facts, curves, memory and errors; drawn by `html::bench_page`).
 //!
 //! Every throughput is also given as a ratio to the raw PutObject rate measured in the same run
 //! at the same concurrency and size, so figures from different machines can be compared.

@@ -48,7 +48,7 @@ pub(super) async fn bench(target_args: &TargetArgs, args: BenchArgs) -> anyhow::
     target.shutdown()?;
     let failures = report.failure_lines();
     for line in &failures {
-        eprintln!("error: {line}");
+        eprintln!("error: {}", crate::redact::secrets(line));
     }
     anyhow::ensure!(
         failures.is_empty(),

@@ -12,10 +12,14 @@ use crate::paths;
 use crate::run_target::{self, TargetArgs};
 
 pub(super) async fn up(args: &TargetArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        args.target == run_target::TargetKind::Embedded,
-        "`harness up` starts the embedded LocalStack; drop --target (other targets are already up)"
-    );
+    if args.target != run_target::TargetKind::Embedded {
+        return Err(super::UsageError(
+            "`harness up` starts the embedded LocalStack; drop --target (other targets are \
+             already up)"
+                .into(),
+        )
+        .into());
+    }
     let instances = paths::instances_dir();
     match localstack::identify(&instances) {
         Identified::Ours(info) => {

@@ -114,7 +114,10 @@ pub(super) async fn check(target_args: &TargetArgs, args: CheckArgs) -> anyhow::
     let described = target.describe();
     target.shutdown()?;
     println!("\ncheck of run {run_id} on {described}:");
-    print!("{}", crate::check::render(&outcomes));
+    print!(
+        "{}",
+        crate::redact::secrets(&crate::check::render(&outcomes))
+    );
     let failed = outcomes.iter().filter(|o| !o.ok).count();
     anyhow::ensure!(
         failed == 0,

@@ -169,7 +169,7 @@ mod tests {
 
     /// Renders a saved `bench.json` (`BENCH_JSON`) to `BENCH_HTML`, to see a page change on
     /// real figures: `BENCH_JSON=bench.json BENCH_HTML=/tmp/bench.html cargo test --lib
-    /// bench::page -- --ignored`.
+    /// html::bench_page -- --ignored`.
     #[test]
     #[ignore = "needs BENCH_JSON and BENCH_HTML"]
     fn render_a_saved_bench_json() {

@@ -86,18 +86,25 @@ pub enum RunMailbox {
 impl RunMailbox {
     /// Opens `inbox` for the alerts to `address` (subscribed on `target`). For the S3 mailbox,
     /// waits for SNS's confirmation mail and confirms the subscription, so alerts are delivered
-    /// at all; `Err` says why that did not happen.
-    pub async fn open(inbox: Inbox<'_>, target: &Target, address: &str) -> Result<Self, String> {
+    /// at all, and gives the confirmed subscription's ARN with it; `Err` says why that did not
+    /// happen.
+    pub async fn open(
+        inbox: Inbox<'_>,
+        target: &Target,
+        address: &str,
+    ) -> Result<(Self, Option<String>), String> {
         match inbox {
-            Inbox::LocalStack(endpoint) => Ok(Self::LocalStack(
-                LocalStackSes::new(endpoint).consuming(address),
+            Inbox::LocalStack(endpoint) => Ok((
+                Self::LocalStack(LocalStackSes::new(endpoint).consuming(address)),
+                None,
             )),
             Inbox::S3 { bucket, prefix } => {
                 let mut mailbox = S3Mailbox::new(target.s3(), bucket, prefix);
-                await_confirmation(&target.sns(), &mut mailbox, address, CONFIRMATION_DEADLINE)
-                    .await
-                    .map_err(|e| format!("email subscription not confirmed: {e}"))?;
-                Ok(Self::S3(mailbox))
+                let subscription =
+                    await_confirmation(&target.sns(), &mut mailbox, address, CONFIRMATION_DEADLINE)
+                        .await
+                        .map_err(|e| format!("email subscription not confirmed: {e}"))?;
+                Ok((Self::S3(mailbox), Some(subscription)))
             }
         }
     }

@@ -5,7 +5,8 @@
 //! [`finding`]s and checks). [`Run`] holds what a deployed stack needs while it is exercised.
 //!
 //! Plain scenario runs (`runner`), chaos runs (`chaos`), the bench (`bench`) and `harness check`
-//! are users of this layer; none of them deploys, opens a mailbox or tears down on its own.
+//! are users of this layer; none of them deploys or tears down on its own (the bench opens the
+//! run's mailbox directly: it counts its requests and needs no emulator session watch).
 //! Replay commands are formatted in [`replay`].
 
 pub mod collect;
@@ -39,6 +40,8 @@ pub struct Run<'a> {
     pub target: &'a Target,
     pub deployment: &'a Deployment,
     pub mailbox: RunMailbox,
+    /// The email subscription the S3 mailbox confirmed (its ARN); `None` elsewhere.
+    pub confirmed_subscription: Option<String>,
     /// Time zero of the run: uploads and deliveries are stamped in ms since it.
     pub epoch: Instant,
     watch: Option<SessionWatch>,
@@ -55,16 +58,17 @@ impl<'a> Run<'a> {
         epoch: Instant,
     ) -> Result<Self, Finding> {
         let watch = watch_emulator(target).await?;
-        let mailbox = match inbox {
+        let (mailbox, confirmed_subscription) = match inbox {
             Some(inbox) => RunMailbox::open(inbox, target, &deployment.email_address)
                 .await
                 .map_err(Finding::Mailbox)?,
-            None => RunMailbox::Unread,
+            None => (RunMailbox::Unread, None),
         };
         Ok(Self {
             target,
             deployment,
             mailbox,
+            confirmed_subscription,
             epoch,
             watch,
         })

@@ -1,8 +1,10 @@
 //! A run's stack as a guard, in the way testcontainers treats a container: the explicit async
-//! [`Stack::teardown`] is the path every run takes, and dropping a stack that was not torn down
-//! (a panic, an early return) is the safety net: the drop tears it down on a thread of its own,
-//! within a deadline, and prints the command that finishes the job if that fails.
+//! [`Stack::teardown`] is the path every run takes, and dropping a stack whose deploy was tried
+//! but that was not torn down (a panic, an early return, Ctrl-C) is the safety net: the drop
+//! tears it down on a thread of its own, waits for it at most a deadline, and prints the
+//! command that finishes the job if that failed or did not end in time.
 
+use std::sync::mpsc;
 use std::time::Duration;
 
 use super::finding::Finding;
@@ -19,6 +21,8 @@ const DROP_TEARDOWN_DEADLINE: Duration = Duration::from_secs(120);
 pub struct Stack<'t> {
     target: &'t Target,
     names: StackNames,
+    /// A deploy was tried: from then on something may exist to tear down.
+    deployed: bool,
     torn_down: bool,
 }
 
@@ -33,6 +37,7 @@ impl<'t> Stack<'t> {
         Self {
             target,
             names,
+            deployed: false,
             torn_down: false,
         }
     }
@@ -41,17 +46,14 @@ impl<'t> Stack<'t> {
         &self.names.run_id
     }
 
-    pub fn names(&self) -> &StackNames {
-        &self.names
-    }
-
     /// Deploys (or converges) the stack. A failed deploy may have made part of it: the
     /// teardown, explicit or on drop, removes that part too.
     pub async fn deploy(
-        &self,
+        &mut self,
         config: &DeployConfig,
         progress: &mut (dyn std::io::Write + Send),
     ) -> Result<Deployment, Finding> {
+        self.deployed = true;
         deploy::deploy(self.target, &self.names, config, progress)
             .await
             .map(|(deployment, _journal)| deployment)
@@ -69,11 +71,31 @@ impl<'t> Stack<'t> {
 
 impl Drop for Stack<'_> {
     fn drop(&mut self) {
-        if self.torn_down {
+        if self.torn_down || !self.deployed {
             return;
         }
         let run = self.names.run_id.to_string();
         eprintln!("run {run} ended without its teardown; tearing its stack down now");
+        let finish = format!(
+            "finish it with `harness {} teardown --run-id {run}`",
+            self.target.replay_flags()
+        );
+        match self.teardown_detached() {
+            Ok(torn) if torn.is_clean() => eprintln!("run {run}: stack removed"),
+            Ok(torn) => eprintln!(
+                "run {run}: teardown incomplete ({}); {finish}",
+                Finding::of_teardown(&torn).map_or_else(String::new, |f| f.to_string())
+            ),
+            Err(why) => eprintln!("run {run}: teardown failed ({why}); {finish}"),
+        }
+    }
+}
+
+impl Stack<'_> {
+    /// The teardown, on a thread and runtime of its own (a drop cannot await, and the caller's
+    /// runtime may be the one blocked in this drop), waited for at most
+    /// [`DROP_TEARDOWN_DEADLINE`]; a teardown still running then is left to finish on its own.
+    fn teardown_detached(&self) -> Result<TeardownReport, String> {
         let target = Target::with_sdk_config(
             self.target.kind,
             &self.target.region,
@@ -81,36 +103,23 @@ impl Drop for Stack<'_> {
             self.target.sdk.clone(),
         );
         let names = self.names.clone();
-        // A runtime of its own on a thread of its own: a drop cannot await, and the caller's
-        // runtime may be the one blocked in this drop.
-        let outcome = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            let mut quiet = std::io::sink();
-            runtime.block_on(async {
-                let torn = teardown(&target, &names, &mut quiet);
-                tokio::time::timeout(DROP_TEARDOWN_DEADLINE, torn)
-                    .await
-                    .map_err(|_| format!("no answer within {DROP_TEARDOWN_DEADLINE:?}"))
+        let (done, outcome) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("stack-teardown".into())
+            .spawn(move || {
+                let torn = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())
+                    .map(|runtime| {
+                        runtime.block_on(teardown(&target, &names, &mut std::io::sink()))
+                    });
+                // The drop may have stopped waiting: then nobody reads this.
+                let _ = done.send(torn);
             })
-        })
-        .join()
-        .unwrap_or_else(|_| Err("the teardown thread panicked".into()));
-        match outcome {
-            Ok(torn) if torn.is_clean() => eprintln!("run {run}: stack removed"),
-            Ok(torn) => eprintln!(
-                "run {run}: teardown incomplete ({}); finish it with `harness {} teardown \
-                 --run-id {run}`",
-                Finding::of_teardown(&torn).map_or_else(String::new, |f| f.to_string()),
-                self.target.replay_flags()
-            ),
-            Err(why) => eprintln!(
-                "run {run}: teardown failed ({why}); finish it with `harness {} teardown \
-                 --run-id {run}`",
-                self.target.replay_flags()
-            ),
-        }
+            .map_err(|e| format!("cannot start the teardown thread: {e}"))?;
+        outcome
+            .recv_timeout(DROP_TEARDOWN_DEADLINE)
+            .map_err(|_| format!("no end within {DROP_TEARDOWN_DEADLINE:?}"))?
     }
 }

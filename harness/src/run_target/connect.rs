@@ -28,19 +28,30 @@ impl Target {
                 if args.aws.endpoint_url.is_some() {
                     return Err(TargetError::StrayEndpoint);
                 }
-                if let Some(info) = localstack::read_running(&paths::instances_dir()) {
-                    let _ = writeln!(
-                        progress,
-                        "using the LocalStack started by `harness up` at {} (pid {})",
-                        info.endpoint, info.pid
-                    );
-                    return Ok(Self::localstack(
-                        TargetKind::Embedded,
-                        &info.endpoint,
-                        &args.aws,
-                        None,
-                    )
-                    .await);
+                match localstack::identify(&paths::instances_dir()) {
+                    localstack::Identified::Ours(info) => {
+                        let _ = writeln!(
+                            progress,
+                            "using the LocalStack started by `harness up` at {} (pid {})",
+                            info.endpoint, info.pid
+                        );
+                        return Ok(Self::localstack(
+                            TargetKind::Embedded,
+                            &info.endpoint,
+                            &args.aws,
+                            None,
+                        )
+                        .await);
+                    }
+                    localstack::Identified::Stale { reason, removed } => {
+                        let fate = if removed { "removed" } else { "not removed" };
+                        let _ = writeln!(
+                            progress,
+                            "ignoring a stale `harness up` state file ({fate}; nothing was \
+                             signalled): {reason}"
+                        );
+                    }
+                    localstack::Identified::None => {}
                 }
                 let instance = start_embedded(args.python.clone(), progress).await?;
                 Self::for_embedded(instance, &args.aws).await

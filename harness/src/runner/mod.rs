@@ -62,7 +62,7 @@ pub async fn run_scenario(
         report.skip(reason);
         return report;
     }
-    let stack = Stack::new(target);
+    let mut stack = Stack::new(target);
     let run_id = stack.run_id().clone();
     report.run_id = run_id.to_string();
     let _ = writeln!(
@@ -111,6 +111,9 @@ pub async fn run_scenario(
     report
 }
 
+/// The check an S3 mailbox's run makes before it uploads anything.
+const CONFIRMED: &str = "email subscription confirmed from its confirmation mail";
+
 /// What a scenario of each kind does with its deployed stack.
 #[allow(clippy::too_many_arguments)]
 async fn exercise(
@@ -130,16 +133,16 @@ async fn exercise(
                 Err(reason) => return report.fail(Finding::Mailbox(reason)),
             };
             let epoch = chaos.as_ref().map_or_else(Instant::now, |c| c.epoch);
+            let confirming = matches!(inbox, Inbox::S3 { .. });
             let run = match Run::start(target, deployment, Some(inbox), epoch).await {
                 Ok(run) => run,
+                Err(Finding::Mailbox(why)) if confirming => {
+                    return report.check(CONFIRMED, false, why);
+                }
                 Err(finding) => return report.fail(finding),
             };
-            if matches!(inbox, Inbox::S3 { .. }) {
-                report.check(
-                    "email subscription confirmed from its confirmation mail",
-                    true,
-                    "",
-                );
+            if let Some(subscription) = &run.confirmed_subscription {
+                report.check(CONFIRMED, true, subscription.clone());
             }
             match chaos {
                 Some(setup) => {
