@@ -1,6 +1,7 @@
-//! The handler's pure core, without AWS: records/s through `Processor::handle_json` for S3 events
-//! of 1, 10 and 100 records (JSON text in, summary out, with in-memory metadata and publisher;
-//! like `main`, the text is first taken as a `RawValue`, as the Lambda runtime does), the
+//! The handler's pure core, without AWS: records/s through `Processor::handle_payload` for S3
+//! events of 1, 10 and 100 records (JSON text in, summary out, with in-memory metadata and
+//! publisher; like `main`, the text is first taken as a `Payload`, a `RawValue` inside, as the
+//! Lambda runtime does), the
 //! rendering of one record's publishes, and key decoding. Each group has a trivial baseline
 //! measured in the same run (parsing the same JSON, serializing the same message, copying the
 //! same key), so BENCHMARKS.md can give ratios that carry across machines.
@@ -16,13 +17,12 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use handler::Processor;
 use handler::config::Config;
-use handler::event::ObjectEvent;
+use handler::event::{ObjectEvent, Payload};
 use handler::key::decode_key;
 use handler::message;
 use handler::plan::{EmailPublish, FifoPublish, plan};
 use handler::ports::{HeadError, ObjectMetadata, PublishError, Published, Publisher};
 use handler::verdict::HeadMetadata;
-use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 const BUCKET: &str = "acme-secure-uploads";
@@ -160,8 +160,8 @@ fn events(c: &mut Criterion) {
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::new("handle", n), &text, |b, text| {
             b.iter(|| {
-                let payload: Box<RawValue> = serde_json::from_str(black_box(text)).unwrap();
-                ready(processor.handle_json(payload.get())).unwrap()
+                let payload: Payload = serde_json::from_str(black_box(text)).unwrap();
+                ready(processor.handle_payload(&payload)).unwrap()
             });
         });
         group.bench_with_input(BenchmarkId::new("baseline-parse", n), &text, |b, text| {

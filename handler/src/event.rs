@@ -7,12 +7,58 @@
 //! record, though, so [`read`] first tries the common case straight from the JSON text
 //! (`fast`), and falls back to the `Value` only when that fails. Both feed the same record
 //! checks, so they agree.
+//!
+//! The runtime hands the payload over as a [`Payload`], which also carries a payload that is not
+//! JSON at all, so that too is reported by the handler (`Handler.MalformedEvent`). A record whose
+//! key, version id or bucket name is longer than S3 allows is a malformed record here, before any
+//! AWS call: the SDK cannot even build a request for such a key (it panics on a URI over 64 KiB).
 
 use crate::key::decode_key;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use thiserror::Error;
 
 mod fast;
+
+/// S3's limit on an object key: 1,024 bytes of UTF-8 (the decoded key, not its encoding in the
+/// event).
+pub const MAX_KEY_BYTES: usize = 1024;
+/// S3's limit on a version id: "no more than 1,024 bytes long".
+pub const MAX_VERSION_ID_BYTES: usize = 1024;
+/// The longest bucket name S3 ever allowed (legacy us-east-1 names; today's are 3 to 63).
+pub const MAX_BUCKET_BYTES: usize = 255;
+
+/// An invocation payload as `main` takes it from the Lambda runtime: the JSON text, or why the
+/// runtime's JSON reader could not read one (not JSON, not UTF-8, empty).
+///
+/// Its `Deserialize` never fails. The runtime deserializes the payload into the handler's type
+/// before calling it, and a failure there is answered by the runtime itself, with the error type
+/// `&lambda_runtime::deserializer::DeserializeError`: taking this type instead lets the handler
+/// report a payload that is not JSON as `Handler.MalformedEvent`, like any other malformed event.
+/// (The runtime reads one JSON value and ignores what follows it, so `{}x` arrives as `{}`.)
+#[derive(Debug)]
+pub struct Payload(Result<Box<RawValue>, String>);
+
+impl Payload {
+    /// Classifies the payload: [`read`] on its text, or [`EventError::Unparsable`].
+    pub fn read(&self) -> Result<Notification, EventError> {
+        match &self.0 {
+            Ok(text) => read(text.get()),
+            Err(error) => Err(EventError::Unparsable {
+                error: error.clone(),
+            }),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Payload {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Payload(
+            Box::<RawValue>::deserialize(deserializer).map_err(|error| error.to_string()),
+        ))
+    }
+}
 
 /// What the payload turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,8 +109,8 @@ pub enum EventError {
          `Records`, or an s3:TestEvent)"
     )]
     NotAnObject { found: &'static str },
-    /// Only for text the runtime accepts but `serde_json::Value` does not (a lone surrogate
-    /// escape, nesting deeper than 128, a number beyond `f64`).
+    /// A payload that is not JSON (or not UTF-8, or empty), or JSON that `serde_json::Value`
+    /// cannot hold (a lone surrogate escape, nesting deeper than 128, a number beyond `f64`).
     #[error("the event payload cannot be parsed as JSON: {error}")]
     Unparsable { error: String },
     #[error(
@@ -209,7 +255,7 @@ fn read_record<'a>(index: usize, at: &impl Fields<'a>) -> Result<ObjectEvent, Ev
     };
     let invalid = |field: Text, value: &str, problem: &str| EventError::Invalid {
         path: path(index, field.path()),
-        value: format!("{value:?}"),
+        value: excerpt(value),
         problem: problem.to_owned(),
     };
     let source = required(Text::Source)?;
@@ -224,24 +270,65 @@ fn read_record<'a>(index: usize, at: &impl Fields<'a>) -> Result<ObjectEvent, Ev
     if bucket.is_empty() {
         return Err(invalid(Text::Bucket, bucket, "a bucket name is not empty"));
     }
+    if bucket.len() > MAX_BUCKET_BYTES {
+        return Err(invalid(
+            Text::Bucket,
+            bucket,
+            &too_long("the bucket name", bucket.len(), MAX_BUCKET_BYTES),
+        ));
+    }
     let raw_key = required(Text::Key)?;
     let key = decode_key(raw_key).map_err(|e| invalid(Text::Key, raw_key, &e.to_string()))?;
     if key.is_empty() {
         return Err(invalid(Text::Key, raw_key, "an object key is not empty"));
+    }
+    if key.len() > MAX_KEY_BYTES {
+        return Err(invalid(
+            Text::Key,
+            raw_key,
+            &too_long("the decoded key", key.len(), MAX_KEY_BYTES),
+        ));
+    }
+    let size = at.size()?;
+    let etag = at.text(Text::ETag)?;
+    let version_id = at.text(Text::VersionId)?;
+    if let Some(version_id) = version_id.filter(|v| v.len() > MAX_VERSION_ID_BYTES) {
+        return Err(invalid(
+            Text::VersionId,
+            version_id,
+            &too_long("the version id", version_id.len(), MAX_VERSION_ID_BYTES),
+        ));
     }
     Ok(ObjectEvent {
         index,
         bucket: bucket.to_owned(),
         key,
         raw_key: raw_key.to_owned(),
-        size: at.size()?,
-        etag: at.text(Text::ETag)?.map(|e| e.trim_matches('"').to_owned()),
-        version_id: at.text(Text::VersionId)?.map(str::to_owned),
+        size,
+        etag: etag.map(|e| e.trim_matches('"').to_owned()),
+        version_id: version_id.map(str::to_owned),
         sequencer: at.text(Text::Sequencer)?.map(str::to_owned),
         event_name: required(Text::EventName)?.to_owned(),
         event_time: required(Text::EventTime)?.to_owned(),
         region: required(Text::Region)?.to_owned(),
     })
+}
+
+fn too_long(what: &str, len: usize, limit: usize) -> String {
+    format!("{what} is {len} bytes, more than S3's limit of {limit} bytes")
+}
+
+/// Values up to this many bytes are quoted whole in an error; longer ones are cut.
+const EXCERPT_BYTES: usize = 128;
+
+/// `value` quoted for an error message: whole if short, else its start and its length (an error
+/// that quoted a 2 MB key whole would be a 2 MB log line and Lambda error message).
+fn excerpt(value: &str) -> String {
+    if value.len() <= EXCERPT_BYTES {
+        return format!("{value:?}");
+    }
+    let start = &value[..value.floor_char_boundary(EXCERPT_BYTES)];
+    format!("{start:?}... ({} bytes in all)", value.len())
 }
 
 fn path(index: usize, path: &[&str]) -> String {

@@ -61,3 +61,14 @@ pub fn head(key: Option<&str>) -> crate::verdict::HeadMetadata {
         version_id: None,
     }
 }
+
+/// The payload as the Lambda runtime hands it to `main`'s handler type: lambda_runtime 1.5
+/// (`deserializer::deserialize`) reads the invocation body with serde_path_to_error over
+/// `serde_json::Deserializer::from_slice`, and answers a failure itself, without calling the
+/// handler.
+pub fn as_the_runtime_reads<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(deserializer)
+}

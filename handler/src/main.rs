@@ -1,10 +1,9 @@
 //! `bootstrap` for the `provided.al2023` runtime: wires logging, configuration, the AWS SDK
 //! clients and the Lambda runtime around `handler::Processor`. No logic lives here.
 
-use handler::aws::{S3Metadata, SnsPublisher};
-use handler::{Config, Processor};
+use handler::event::Payload;
+use handler::{Config, Processor, aws};
 use lambda_runtime::{LambdaEvent, service_fn};
-use serde_json::value::RawValue;
 use std::process::ExitCode;
 use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
@@ -42,25 +41,17 @@ async fn main() -> ExitCode {
         "configuration loaded"
     );
 
-    // Endpoints come from AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE>, honoured by the SDK.
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(config.s3_force_path_style)
-            .build(),
-    );
-    let sns = aws_sdk_sns::Client::new(&sdk);
-    let processor = Arc::new(Processor::new(
-        config,
-        S3Metadata::new(s3),
-        SnsPublisher::new(sns),
-    ));
+    // Endpoints come from AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE>, honoured by the SDK;
+    // every call has the timeouts of `aws::timeouts`.
+    let sdk = aws::sdk_config_loader().load().await;
+    let (metadata, publisher) = aws::adapters(&sdk, config.s3_force_path_style);
+    let processor = Arc::new(Processor::new(config, metadata, publisher));
 
-    // The payload arrives as JSON text (checked to be JSON by the runtime, not parsed into a
-    // `Value`): the handler reads the fields it needs straight from it (`event::read`).
-    let run = lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
+    // The payload arrives as JSON text (not parsed into a `Value`), or as the reason it is not
+    // JSON: `Payload` never fails to deserialize, so the handler reports either itself.
+    let run = lambda_runtime::run(service_fn(move |event: LambdaEvent<Payload>| {
         let processor = Arc::clone(&processor);
-        async move { processor.handle_json(event.payload.get()).await }
+        async move { processor.handle_payload(&event.payload).await }
     }))
     .await;
     match run {

@@ -6,7 +6,7 @@
 
 use crate::config::Config;
 use crate::error::{HandlerError, RecordError, RecordFailure};
-use crate::event::{self, EventError, Notification, ObjectEvent, classify};
+use crate::event::{self, EventError, Notification, ObjectEvent, Payload, classify};
 use crate::plan::plan;
 use crate::ports::{HeadError, ObjectMetadata, PublishError, Publisher};
 use crate::summary::{ProcessedRecord, SkipReason, SkippedRecord, Summary};
@@ -39,7 +39,14 @@ impl<M: ObjectMetadata, P: Publisher> Processor<M, P> {
         &self.config
     }
 
-    /// Handles one invocation payload given as JSON text, as `main` receives it from the runtime.
+    /// Handles one invocation payload as `main` receives it from the runtime: a payload that is
+    /// not JSON is a [`HandlerError::MalformedEvent`] like any other unreadable payload.
+    pub async fn handle_payload(&self, payload: &Payload) -> Result<Summary, HandlerError> {
+        self.run(payload.read()).await
+    }
+
+    /// Handles one invocation payload given as JSON text (same outcome as
+    /// [`Processor::handle_payload`] on a payload with that text).
     pub async fn handle_json(&self, payload: &str) -> Result<Summary, HandlerError> {
         self.run(event::read(payload)).await
     }

@@ -364,3 +364,5 @@ async fn ip_endpoint_uses_path_style_and_force_path_style_works_for_hostnames() 
 }
 
 mod flow;
+mod hung;
+mod robustness;

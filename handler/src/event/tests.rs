@@ -217,3 +217,121 @@ fn object_removed_is_not_object_created() {
     payload["Records"][0]["eventName"] = json!("s3:ObjectCreated:Put");
     assert!(records(&payload).remove(0).unwrap().is_object_created());
 }
+
+fn first_record(payload: &Value) -> Result<ObjectEvent, EventError> {
+    records(payload).remove(0)
+}
+
+#[test]
+fn keys_are_limited_to_1024_bytes_once_decoded() {
+    // Exactly at the limit, however long the encoded form: accepted.
+    for raw in ["k".repeat(1024), "%41".repeat(1024), "%C3%A9".repeat(512)] {
+        let event = first_record(&minimal(json!({ "key": raw }))).unwrap();
+        assert_eq!(event.key.len(), MAX_KEY_BYTES, "{raw}");
+    }
+    // One byte over, in ASCII or in multi-byte characters (342 x 3 bytes = 1026).
+    for (raw, bytes) in [
+        ("k".repeat(1025), 1025),
+        ("%E2%82%AC".repeat(342), 1026),
+        ("+".repeat(1025), 1025),
+    ] {
+        let err = first_record(&minimal(json!({ "key": raw }))).unwrap_err();
+        let EventError::Invalid { path, problem, .. } = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(path, "Records[0].s3.object.key");
+        assert_eq!(
+            problem,
+            &format!("the decoded key is {bytes} bytes, more than S3's limit of 1024 bytes")
+        );
+    }
+}
+
+#[test]
+fn version_ids_and_bucket_names_over_s3_limits_are_invalid() {
+    let ok = minimal(json!({"key": "k", "versionId": "v".repeat(MAX_VERSION_ID_BYTES)}));
+    assert!(first_record(&ok).is_ok());
+    let err = first_record(&minimal(json!({"key": "k", "versionId": "v".repeat(1025)})))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("`Records[0].s3.object.versionId` is \"vvv")
+            && err.ends_with("the version id is 1025 bytes, more than S3's limit of 1024 bytes"),
+        "{err}"
+    );
+
+    let mut payload = minimal(json!({"key": "k"}));
+    payload["Records"][0]["s3"]["bucket"]["name"] = json!("b".repeat(MAX_BUCKET_BYTES));
+    assert!(first_record(&payload).is_ok());
+    payload["Records"][0]["s3"]["bucket"]["name"] = json!("b".repeat(256));
+    let err = first_record(&payload).unwrap_err().to_string();
+    assert!(
+        err.ends_with("the bucket name is 256 bytes, more than S3's limit of 255 bytes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn long_values_are_cut_in_errors() {
+    let err = first_record(&minimal(json!({"key": "ab".repeat(1_000_000)})))
+        .unwrap_err()
+        .to_string();
+    assert!(err.len() < 400, "{} bytes: {err:.400}", err.len());
+    assert_eq!(
+        err,
+        format!(
+            "`Records[0].s3.object.key` is {:?}... (2000000 bytes in all): the decoded key is \
+             2000000 bytes, more than S3's limit of 1024 bytes",
+            "ab".repeat(64)
+        )
+    );
+    // Cut at a character boundary: 'é' is 2 bytes, so 64 of them fill the 128 bytes exactly,
+    // and with one byte in front, the cut comes a byte early.
+    assert_eq!(
+        excerpt(&"é".repeat(200)),
+        format!("{:?}... (400 bytes in all)", "é".repeat(64))
+    );
+    assert_eq!(
+        excerpt(&format!("x{}", "é".repeat(200))),
+        format!("{:?}... (401 bytes in all)", format!("x{}", "é".repeat(63)))
+    );
+    assert_eq!(excerpt("short"), "\"short\"");
+}
+
+/// What `main` gets for a body the runtime cannot read as JSON: a `Payload` that reads as
+/// `Unparsable`, never a deserialization error of the runtime's.
+#[test]
+fn a_payload_that_is_not_json_reaches_the_handler() {
+    let bodies: [&[u8]; 8] = [
+        b"",
+        b"   ",
+        b"not json",
+        b"{\"Records\": [",
+        b"{'Records': []}",
+        b"\xff\xfe{}",
+        b"\"\xff\"",
+        b"{\"Records\": [] ,}",
+    ];
+    for body in bodies {
+        let payload: Payload = fixtures::as_the_runtime_reads(body).unwrap_or_else(|e| {
+            panic!(
+                "{:?}: the runtime failed: {e}",
+                String::from_utf8_lossy(body)
+            )
+        });
+        let err = payload.read().unwrap_err();
+        assert!(
+            matches!(err, EventError::Unparsable { .. }),
+            "{:?}: {err:?}",
+            String::from_utf8_lossy(body)
+        );
+        assert!(
+            err.to_string()
+                .starts_with("the event payload cannot be parsed as JSON: "),
+            "{err}"
+        );
+    }
+    // The runtime reads one JSON value and ignores what follows it.
+    let payload: Payload = fixtures::as_the_runtime_reads(b"{\"Records\": []} trailing").unwrap();
+    assert_eq!(payload.read(), Ok(Notification::Records(vec![])));
+}

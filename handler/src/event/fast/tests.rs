@@ -2,7 +2,7 @@
 //! `Value`: the same outcome for every payload, and the fast path taken for real notifications.
 
 use super::records;
-use crate::event::{EventError, Notification, classify, read};
+use crate::event::{EventError, Notification, Payload, classify, read};
 use crate::fixtures;
 use proptest::prelude::*;
 use serde_json::Value;
@@ -105,14 +105,16 @@ fn text_only_the_runtime_accepts() {
     assert_eq!(records[0].as_ref().unwrap().key, "k");
 }
 
-/// `main` asks the runtime for a `Box<RawValue>`, and lambda_runtime deserializes payloads with
-/// serde_path_to_error over `serde_json::Deserializer::from_slice`: the text comes through whole.
+/// `main` asks the runtime for a `Payload` (a `Box<RawValue>` inside): the text comes through
+/// whole, and reads as it classifies.
 #[test]
 fn the_runtime_hands_over_the_payload_text() {
     for text in ALL_FIXTURES {
-        let mut deserializer = serde_json::Deserializer::from_slice(text.as_bytes());
-        let payload: Box<RawValue> = serde_path_to_error::deserialize(&mut deserializer).unwrap();
+        let payload: Box<RawValue> = fixtures::as_the_runtime_reads(text.as_bytes()).unwrap();
         assert_eq!(payload.get(), text.trim());
+        let payload: Payload = fixtures::as_the_runtime_reads(text.as_bytes()).unwrap();
+        let value: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(payload.read(), classify(&value));
     }
 }
 
