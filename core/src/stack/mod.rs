@@ -12,6 +12,9 @@ pub mod policy;
 pub mod rules;
 pub mod run_id;
 
-pub use names::{DEFAULT_PREFIX, RunId, RunIdError, StackNames, TAG_KEY, TAG_MANAGED_BY, is_ours};
+pub use names::{
+    DEFAULT_PREFIX, RunId, RunIdError, StackNames, TAG_KEY, TAG_MANAGED_BY, TAG_REGION, is_ours,
+    run_id_from_tags,
+};
 pub use plan::{PlannedCall, deploy_plan, render_plan};
 pub use policy::{StackArns, has_wildcard_resource, wildcard_actions};

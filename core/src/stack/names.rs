@@ -11,6 +11,9 @@ pub use super::run_id::{RUN_ID_LEN, RunId, RunIdError};
 pub const TAG_KEY: &str = "harness-run";
 /// Second tag on every resource, so a console user sees who made it.
 pub const TAG_MANAGED_BY: (&str, &str) = ("managed-by", "upload-harness");
+/// The tag a global resource (the IAM role) carries with the region of its stack, so a
+/// teardown or gc from another region never deletes the role of a live stack there.
+pub const TAG_REGION: &str = "harness-region";
 /// Name prefix unless the caller picks another.
 pub const DEFAULT_PREFIX: &str = "upl";
 const MAX_PREFIX_LEN: usize = 16;

@@ -4,7 +4,7 @@
 //! that does not exist yet, Lambda needs its role and log group first, S3 checks the Lambda
 //! permission when the notification is put) is reviewed and tested in one place.
 
-use super::names::{StackNames, TAG_KEY, TAG_MANAGED_BY};
+use super::names::{StackNames, TAG_KEY, TAG_MANAGED_BY, TAG_REGION};
 use super::policy::{StackArns, lambda_permission};
 
 /// `FIFO_GROUPING` the deploy gives the function: one message group per bucket.
@@ -76,8 +76,8 @@ pub fn deploy_plan(names: &StackNames, arns: &StackArns, email: &str) -> Vec<Pla
             "CreateRole",
             &names.role,
             format!(
-                "trust lambda.amazonaws.com if aws:SourceAccount={}, {tags}",
-                arns.account_id
+                "trust lambda.amazonaws.com if aws:SourceAccount={}, {tags}, {TAG_REGION}={}",
+                arns.account_id, arns.region
             ),
         ),
         call(

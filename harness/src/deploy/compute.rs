@@ -11,9 +11,9 @@ use aws_sdk_s3::types::{Event, LambdaFunctionConfiguration, NotificationConfigur
 
 use super::aws_error::{DeployError, error_code, is_not_found};
 use super::{Ctx, DeployConfig};
-use crate::stack::StackArns;
 use crate::stack::plan::MAX_RETRY_ATTEMPTS;
 use crate::stack::policy::{execution_role_policy, execution_role_trust_policy, lambda_permission};
+use crate::stack::{StackArns, TAG_REGION};
 
 /// How long a function may take to become Active.
 const ACTIVE_DEADLINE: Duration = Duration::from_secs(120);
@@ -28,7 +28,9 @@ pub async fn ensure_role(ctx: &mut Ctx<'_>, arns: &StackArns) -> Result<String, 
         .role_name(&role)
         .assume_role_policy_document(&trust)
         .description(format!("upload-harness run {}", ctx.names.run_id));
-    for (key, value) in ctx.tags() {
+    // A global resource: it also carries its stack's region, which teardown checks.
+    let region = (TAG_REGION.to_owned(), arns.region.clone());
+    for (key, value) in ctx.tags().into_iter().chain([region]) {
         create = create.tags(
             aws_sdk_iam::types::Tag::builder()
                 .key(key)

@@ -14,7 +14,7 @@ mod resource;
 use std::collections::HashMap;
 
 use crate::run_target::Target;
-use crate::stack::{StackNames, TAG_KEY};
+use crate::stack::{StackNames, TAG_KEY, TAG_MANAGED_BY, TAG_REGION, run_id_from_tags};
 use lookup::Lookup;
 use resource::Resource;
 
@@ -45,8 +45,24 @@ where
     super::aws_error::describe(&error)
 }
 
-fn owned_by(run: &str, tags: &HashMap<String, String>) -> bool {
-    tags.get(TAG_KEY).is_some_and(|v| v == run)
+/// Why a resource found under the stack's name must not be deleted from here, if it must not:
+/// it lacks our two tags (`harness-run=<run>` and `managed-by`), or it is a global resource
+/// (the role) whose stack lives in another region than the target's.
+fn refusal(run: &str, region: &str, tags: &HashMap<String, String>) -> Option<String> {
+    let pairs = tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    if run_id_from_tags(pairs).is_none_or(|owner| owner.as_str() != run) {
+        return Some(format!(
+            "exists but is not tagged {TAG_KEY}={run} and {}={}; refusing to delete it",
+            TAG_MANAGED_BY.0, TAG_MANAGED_BY.1
+        ));
+    }
+    match tags.get(TAG_REGION) {
+        Some(home) if home != region => Some(format!(
+            "belongs to the stack in region {home} ({TAG_REGION}={home}), not {region}; \
+             refusing to delete it from here: run the teardown with --region {home}"
+        )),
+        _ => None,
+    }
 }
 
 /// Deletes the stack of `names`, keeping going after failures, then verifies it is gone.
@@ -71,9 +87,10 @@ pub async fn teardown(
         match resource.lookup(target, names, account).await {
             Err(e) => report.errors.push(format!("{label}: looking it up: {e}")),
             Ok(Lookup::Missing) => report.absent.push(label),
-            Ok(Lookup::Present(tags)) if !owned_by(&run, &tags) => report.errors.push(format!(
-                "{label}: exists but is not tagged {TAG_KEY}={run}; refusing to delete it"
-            )),
+            Ok(Lookup::Present(tags)) if refusal(&run, &target.region, &tags).is_some() => {
+                let why = refusal(&run, &target.region, &tags).unwrap_or_default();
+                report.errors.push(format!("{label}: {why}"));
+            }
             Ok(Lookup::Present(_)) => match resource.delete(target, names, account).await {
                 Ok(()) => {
                     let _ = writeln!(progress, "  deleted {label}");
@@ -98,4 +115,36 @@ pub async fn leftovers(target: &Target, names: &StackNames, account: &str) -> Ve
         }
     }
     left
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn regression_a_role_is_never_deleted_from_another_region_than_its_stacks() {
+        let run = "habcdefghij";
+        let ours = [(TAG_KEY, run), TAG_MANAGED_BY];
+        let role = tags(&[ours[0], ours[1], (TAG_REGION, "eu-west-1")]);
+        assert_eq!(refusal(run, "eu-west-1", &role), None);
+        let elsewhere = refusal(run, "us-east-1", &role).unwrap();
+        assert!(elsewhere.contains("--region eu-west-1"), "{elsewhere}");
+        // Regional resources carry no region tag: the lookup found them in the target's region.
+        assert_eq!(refusal(run, "us-east-1", &tags(&ours)), None);
+    }
+
+    #[test]
+    fn regression_the_managed_by_tag_is_checked_too() {
+        let run = "habcdefghij";
+        assert!(refusal(run, "r", &tags(&[(TAG_KEY, run)])).is_some());
+        assert!(refusal(run, "r", &tags(&[(TAG_KEY, "hzzzzzzzzzz"), TAG_MANAGED_BY])).is_some());
+        assert!(refusal(run, "r", &HashMap::new()).is_some());
+    }
 }
