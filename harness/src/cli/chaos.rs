@@ -65,6 +65,7 @@ pub(super) async fn chaos(target_args: &TargetArgs, args: ChaosArgs) -> anyhow::
             reports.len(),
         );
     }
+    super::scenarios::nothing_skipped_only(&reports)?;
     if runs > 1 {
         println!("no violation in {runs} seeds from {first}");
     }

@@ -265,11 +265,20 @@ pub enum Output {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// Everything selected was skipped: the command ran, failed nothing and proved nothing, which
+/// is never a success (exit code 3). Holds the reasons, one per skipped item.
+#[derive(Debug, thiserror::Error)]
+#[error("nothing was proven: every selected run was skipped ({})", .0.join("; "))]
+pub struct NothingProven(pub Vec<String>);
+
 /// The exit code of a failed command: 2 when the command was called wrongly (a usage error
 /// anywhere in the error's chain: flags clap cannot check alone, a malformed run id, an unknown
-/// scenario), else 1.
+/// scenario), 3 when nothing was proven, else 1.
 pub fn exit_code(error: &anyhow::Error) -> u8 {
     use crate::run_target::TargetError;
+    if error.chain().any(|cause| cause.is::<NothingProven>()) {
+        return 3;
+    }
     let usage = error.chain().any(|cause| {
         cause.is::<UsageError>()
             || cause.is::<crate::stack::RunIdError>()
@@ -386,6 +395,12 @@ mod tests {
             assert_eq!(exit_code(error), 2, "{error:#}");
         }
         assert_eq!(exit_code(&anyhow::anyhow!("deploy failed")), 1);
+        let skipped = NothingProven(vec!["odd-keys: needs --mailbox-bucket".into()]);
+        assert!(
+            skipped.to_string().starts_with("nothing was proven"),
+            "{skipped}"
+        );
+        assert_eq!(exit_code(&anyhow::Error::new(skipped)), 3);
         let unreachable = TargetError::Unreachable {
             endpoint: "http://x".into(),
             reason: "refused".into(),

@@ -48,6 +48,21 @@ pub(super) async fn run_scenarios(target_args: &TargetArgs, args: RunArgs) -> an
         "{failed} of {} scenario(s) failed (seed {seed})",
         reports.len()
     );
+    nothing_skipped_only(&reports)
+}
+
+/// `Err(NothingProven)` when every report was skipped: a run that proved nothing never exits 0.
+pub(super) fn nothing_skipped_only(reports: &[RunReport]) -> anyhow::Result<()> {
+    if reports.iter().all(|r| r.status == Status::Skipped) {
+        let reasons = reports
+            .iter()
+            .map(|r| {
+                let why = r.skipped_reason.as_deref().unwrap_or("skipped");
+                format!("{} (seed {}): {why}", r.scenario, r.seed)
+            })
+            .collect();
+        return Err(super::NothingProven(reasons).into());
+    }
     Ok(())
 }
 
@@ -126,5 +141,40 @@ pub(super) fn find_scenario(all: &[Scenario], name: &str) -> anyhow::Result<Scen
                     .into(),
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run_target::TargetKind;
+
+    fn report(status: Status) -> RunReport {
+        let scenario =
+            crate::scenario::load_file(&crate::scenario::scenarios_dir().join("odd-keys.toml"))
+                .unwrap();
+        let sdk = aws_config::SdkConfig::builder().build();
+        let aws = Target::with_sdk_config(TargetKind::Aws, "eu-west-1", None, sdk);
+        let mut report = RunReport::new(&scenario, &aws, 7, &MailSetup::Auto);
+        match status {
+            Status::Skipped => report.skip("needs --mailbox-bucket".into()),
+            _ => report.finish(std::time::Duration::ZERO),
+        }
+        report
+    }
+
+    #[test]
+    fn regression_a_run_in_which_everything_was_skipped_is_not_a_success() {
+        let all_skipped = [report(Status::Skipped), report(Status::Skipped)];
+        let error = nothing_skipped_only(&all_skipped).unwrap_err();
+        assert_eq!(super::super::exit_code(&error), 3);
+        assert!(
+            error
+                .to_string()
+                .contains("odd-keys (seed 7): needs --mailbox-bucket"),
+            "{error}"
+        );
+        let one_proven = [report(Status::Skipped), report(Status::Passed)];
+        assert!(nothing_skipped_only(&one_proven).is_ok());
     }
 }
