@@ -108,7 +108,7 @@ mod tests {
         }
         panic!(
             "README.md's policy section is out of date with the code; run \
-             `HARNESS_BLESS=1 cargo test -p harness --lib readme` to regenerate it"
+             `HARNESS_BLESS=1 cargo test -p harness-core --lib readme` to regenerate it"
         );
     }
 }

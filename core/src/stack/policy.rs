@@ -164,10 +164,9 @@ pub fn execution_role_policy(arns: &StackArns) -> Value {
 /// Administration actions for the key's administrator, listed one by one (no `kms:*`):
 /// enough to manage, tag, re-policy and delete the key, none to use it for data.
 /// `kms:PutKeyPolicy` is in it, which AWS's lockout check requires of the caller.
-pub const KEY_ADMIN_ACTIONS: [&str; 22] = [
+pub const KEY_ADMIN_ACTIONS: [&str; 21] = [
     "kms:CancelKeyDeletion",
     "kms:CreateAlias",
-    "kms:CreateGrant",
     "kms:DeleteAlias",
     "kms:DescribeKey",
     "kms:DisableKey",
@@ -207,6 +206,16 @@ pub fn key_policy(arns: &StackArns, admin_principal_arn: &str) -> Value {
                 "Principal": { "AWS": admin_principal_arn },
                 "Action": KEY_ADMIN_ACTIONS,
                 "Resource": "*"
+            },
+            {
+                // Grants only for AWS services acting for the account (as S3 and SQS do),
+                // never to an arbitrary principal.
+                "Sid": "GrantsOnlyForAwsResources",
+                "Effect": "Allow",
+                "Principal": { "AWS": admin_principal_arn },
+                "Action": ["kms:CreateGrant"],
+                "Resource": "*",
+                "Condition": { "Bool": { "kms:GrantIsForAWSResource": "true" } }
             },
             {
                 // Uploads and reads through S3 (SSE-KMS with a Bucket Key). S3 calls KMS with
@@ -263,7 +272,10 @@ pub fn key_policy(arns: &StackArns, admin_principal_arn: &str) -> Value {
                 "Condition": {
                     "StringEquals": {
                         "kms:ViaService": arns.via_service("sqs"),
-                        "kms:CallerAccount": arns.account_id
+                        "kms:CallerAccount": arns.account_id,
+                        // This stack's FIFO queue only (SQS's encryption context is the queue
+                        // ARN): no other queue of the account may use the key.
+                        "kms:EncryptionContext:aws:sqs:arn": arns.fifo_queue
                     }
                 }
             }

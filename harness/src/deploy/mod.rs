@@ -326,9 +326,8 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn missing_credentials_are_named_with_the_fix_and_nothing_is_sent() {
-        let recorder = Recorder::new();
+    /// An AWS target whose credentials chain finds nothing, its requests recorded.
+    async fn without_credentials(recorder: &Recorder) -> Target {
         let sts = http_client_fn(|_, _| SharedHttpConnector::new(Sts("123456789012")));
         let sdk = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new("eu-west-1"))
@@ -336,7 +335,13 @@ mod tests {
             .http_client(recorder.wrap(sts))
             .load()
             .await;
-        let aws = Target::with_sdk_config(TargetKind::Aws, "eu-west-1", None, sdk);
+        Target::with_sdk_config(TargetKind::Aws, "eu-west-1", None, sdk)
+    }
+
+    #[tokio::test]
+    async fn missing_credentials_are_named_with_the_fix_and_nothing_is_sent() {
+        let recorder = Recorder::new();
+        let aws = without_credentials(&recorder).await;
         let error = account_id(&aws).await.unwrap_err().to_string();
         assert!(error.starts_with("no AWS credentials for aws"), "{error}");
         assert!(
@@ -350,14 +355,7 @@ mod tests {
     #[tokio::test]
     async fn regression_a_profile_without_credentials_is_not_told_to_pass_profile() {
         let recorder = Recorder::new();
-        let sts = http_client_fn(|_, _| SharedHttpConnector::new(Sts("123456789012")));
-        let sdk = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new("eu-west-1"))
-            .credentials_provider(NoCredentials)
-            .http_client(recorder.wrap(sts))
-            .load()
-            .await;
-        let mut aws = Target::with_sdk_config(TargetKind::Aws, "eu-west-1", None, sdk);
+        let mut aws = without_credentials(&recorder).await;
         aws.profile = Some("nosuch".into());
         let error = account_id(&aws).await.unwrap_err().to_string();
         assert!(error.contains("from profile `nosuch`"), "{error}");

@@ -171,7 +171,7 @@ fn key_policy_is_exact() {
                     "Effect": "Allow",
                     "Principal": { "AWS": root },
                     "Action": [
-                        "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant",
+                        "kms:CancelKeyDeletion", "kms:CreateAlias",
                         "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey",
                         "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation",
                         "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases",
@@ -181,6 +181,14 @@ fn key_policy_is_exact() {
                         "kms:UpdateKeyDescription"
                     ],
                     "Resource": "*"
+                },
+                {
+                    "Sid": "GrantsOnlyForAwsResources",
+                    "Effect": "Allow",
+                    "Principal": { "AWS": root },
+                    "Action": ["kms:CreateGrant"],
+                    "Resource": "*",
+                    "Condition": { "Bool": { "kms:GrantIsForAWSResource": "true" } }
                 },
                 {
                     "Sid": "UseForUploadsViaS3",
@@ -218,7 +226,8 @@ fn key_policy_is_exact() {
                     "Condition": {
                         "StringEquals": {
                             "kms:ViaService": "sqs.eu-west-1.amazonaws.com",
-                            "kms:CallerAccount": "123456789012"
+                            "kms:CallerAccount": "123456789012",
+                            "kms:EncryptionContext:aws:sqs:arn": "arn:aws:sqs:eu-west-1:123456789012:upl-habcdefghij-queue.fifo"
                         }
                     }
                 }
