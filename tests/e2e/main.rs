@@ -8,6 +8,7 @@ mod bench;
 mod chaos_cli;
 mod deploy;
 mod gc;
+mod interrupt;
 mod lambda;
 mod mailbox;
 mod regressions;
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
     trials.extend(chaos_cli::trials());
     trials.extend(deploy::trials());
     trials.extend(gc::trials());
+    trials.extend(interrupt::trials());
     trials.extend(lambda::trials());
     trials.extend(mailbox::trials());
     trials.extend(regressions::trials());
