@@ -149,7 +149,7 @@ pub struct StackArgs {
     #[arg(long, value_parser = parse_bootstrap)]
     pub bootstrap: Option<std::path::PathBuf>,
     /// Cargo profile to build the handler with.
-    #[arg(long, value_enum, default_value_t = HandlerBuild::Release)]
+    #[arg(long, value_enum, default_value_t = HandlerBuild::Release, env = "HARNESS_HANDLER_BUILD")]
     pub handler_build: HandlerBuild,
     #[command(flatten)]
     pub safety: SafetyArgs,
