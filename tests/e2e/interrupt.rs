@@ -2,9 +2,9 @@
 //! on the way out and says so with the run id, and nothing of the run is left on the target.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use harness::deploy;
 use harness::stack::{RunId, StackNames};
@@ -44,6 +44,7 @@ fn ctrl_c_mid_run_tears_the_stack_down_and_names_the_run() -> Result<(), Failed>
         .map_err(|e| format!("running harness run: {e}"))?;
     // Every stderr line, read on a thread of its own so each wait below has a deadline.
     let stderr = child.stderr.take().ok_or("no stderr")?;
+    let mut child = Reaped(child);
     let (lines, read) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -54,9 +55,11 @@ fn ctrl_c_mid_run_tears_the_stack_down_and_names_the_run() -> Result<(), Failed>
     });
     let mut seen = Vec::new();
     let mut run_id = None;
+    let uploads_by = Instant::now() + TO_UPLOADS;
     while !seen.iter().any(|l: &String| l.contains("uploading")) {
+        let left = uploads_by.saturating_duration_since(Instant::now());
         let line = read
-            .recv_timeout(TO_UPLOADS)
+            .recv_timeout(left)
             .map_err(|_| format!("the run reached no upload in time:\n{}", seen.join("\n")))?;
         if let Some(id) = run_id_of(&line) {
             run_id = Some(id);
@@ -64,12 +67,9 @@ fn ctrl_c_mid_run_tears_the_stack_down_and_names_the_run() -> Result<(), Failed>
         seen.push(line);
     }
     let run_id = run_id.ok_or_else(|| format!("no run id announced:\n{}", seen.join("\n")))?;
-    let pid = i32::try_from(child.id()).map_err(|e| e.to_string())?;
+    let pid = i32::try_from(child.0.id()).map_err(|e| e.to_string())?;
     kill(Pid::from_raw(pid), Signal::SIGINT).map_err(|e| format!("SIGINT: {e}"))?;
-    while let Ok(line) = read.recv_timeout(TO_EXIT) {
-        seen.push(line);
-    }
-    let status = child.wait().map_err(|e| e.to_string())?;
+    let status = child.exit_within(TO_EXIT, &read, &mut seen)?;
     let all = seen.join("\n");
     if status.code() != Some(1) || !all.contains(&format!("run {run_id}: stack removed")) {
         return Err(format!("after Ctrl-C: exit {status}, stderr:\n{all}").into());
@@ -91,4 +91,45 @@ fn ctrl_c_mid_run_tears_the_stack_down_and_names_the_run() -> Result<(), Failed>
 fn run_id_of(line: &str) -> Option<RunId> {
     let rest = line.split_once(", run ")?.1;
     RunId::parse(rest.split_once(')')?.0).ok()
+}
+
+/// The command under test: killed and reaped when the trial ends early, so a failing trial
+/// never leaves it running (or writing into a closed pipe mid-deploy).
+struct Reaped(Child);
+
+impl Reaped {
+    /// Waits for the exit at most `limit` in all, collecting stderr lines meanwhile.
+    fn exit_within(
+        &mut self,
+        limit: Duration,
+        read: &mpsc::Receiver<String>,
+        seen: &mut Vec<String>,
+    ) -> Result<ExitStatus, Failed> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.0.try_wait().map_err(|e| e.to_string())? {
+                seen.extend(read.try_iter());
+                return Ok(status);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(
+                    format!("no exit within {limit:?} of Ctrl-C:\n{}", seen.join("\n")).into(),
+                );
+            }
+            // A line or a short pause, whichever comes first: then look at the process again.
+            if let Ok(line) = read.recv_timeout(left.min(Duration::from_millis(200))) {
+                seen.push(line);
+            }
+        }
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }

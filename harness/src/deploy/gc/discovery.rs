@@ -13,7 +13,7 @@ use aws_smithy_types::date_time::Format;
 
 use crate::deploy::aws_error::describe;
 use crate::run_target::Target;
-use crate::stack::{DEFAULT_PREFIX, RunId, is_ours};
+use crate::stack::{DEFAULT_PREFIX, RunId, TAG_REGION, is_ours};
 
 /// A run found by the names of its resources.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +23,8 @@ pub struct Candidate {
     pub resources: Vec<String>,
     /// The newest creation or modification time among the resources that report one.
     pub newest: Option<SystemTime>,
-    /// The bucket's region when S3 reports one other than the target's.
+    /// The run's region when its bucket (as S3 reports it) or its role (`harness-region`) says
+    /// it is another than the target's.
     pub other_region: Option<String>,
 }
 
@@ -216,9 +217,33 @@ async fn list_roles(target: &Target, found: &mut Discovery) -> Result<(), String
                 format!("iam role {name}"),
                 system_time(Some(role.create_date())),
             );
+            // IAM is global: a role tagged with another stack region belongs to a run there.
+            if let Some(run_id) = is_ours(name)
+                && let Some(region) = role_region(target, name).await?
+                && region != target.region
+                && let Some(run) = found.runs.get_mut(&run_id)
+            {
+                run.other_region = Some(region);
+            }
         }
     }
     Ok(())
+}
+
+/// The `harness-region` tag of role `name` (`None` for a role made before roles carried it).
+async fn role_region(target: &Target, name: &str) -> Result<Option<String>, String> {
+    let tags = target
+        .iam()
+        .list_role_tags()
+        .role_name(name)
+        .send()
+        .await
+        .map_err(|e| format!("listing the tags of iam role {name}: {}", describe(&e)))?;
+    Ok(tags
+        .tags()
+        .iter()
+        .find(|t| t.key() == TAG_REGION)
+        .map(|t| t.value().to_owned()))
 }
 
 async fn list_aliases(target: &Target, found: &mut Discovery) -> Result<(), String> {

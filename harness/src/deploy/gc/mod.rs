@@ -10,11 +10,12 @@
 //! (only topics left) cannot be in the middle of a deploy, which creates the dated KMS alias
 //! first, so it counts as old.
 //!
-//! Each old run is removed with [`teardown`], which deletes only what carries the tag
-//! `harness-run=<run id>` and then lists what is left: a resource whose name looks like ours
-//! but lacks the tag is reported and left alone, so gc never touches anything foreign. A run
-//! whose bucket lives in another region is skipped (its regional resources are not visible
-//! from here); run gc there.
+//! Each old run is removed with [`teardown`], which deletes only what carries the tags
+//! `harness-run=<run id>` and `managed-by=upload-harness` and then lists what is left: a
+//! resource whose name looks like ours but lacks them is reported and left alone, so gc never
+//! touches anything foreign. A run whose bucket lives in another region, or whose (global) role
+//! is tagged `harness-region` with another region, is skipped (its regional resources are not
+//! visible from here); run gc there.
 //!
 //! The decision lives here; finding the runs is in `discovery`, reading and printing ages in
 //! `duration`.
@@ -27,7 +28,7 @@ use std::time::{Duration, SystemTime};
 
 use super::teardown::{self, TeardownReport};
 use crate::run_target::Target;
-use crate::stack::{RunId, StackNames};
+use crate::stack::{RunId, StackNames, TAG_REGION};
 
 pub use discovery::{Candidate, Discovery, discover, parse_lambda_time};
 pub use duration::{format_age, parse_duration};
@@ -146,7 +147,8 @@ pub async fn gc(
         let age = candidate.age(now);
         let outcome = if let Some(region) = &candidate.other_region {
             Outcome::Skipped(format!(
-                "its bucket is in {region}; run gc there (--region {region})"
+                "it belongs to region {region} (its bucket or its role's {TAG_REGION} tag says \
+                 so); run gc there (--region {region})"
             ))
         } else if age.is_some_and(|a| a < options.older_than) {
             Outcome::Kept

@@ -87,16 +87,15 @@ pub async fn teardown(
         match resource.lookup(target, names, account).await {
             Err(e) => report.errors.push(format!("{label}: looking it up: {e}")),
             Ok(Lookup::Missing) => report.absent.push(label),
-            Ok(Lookup::Present(tags)) if refusal(&run, &target.region, &tags).is_some() => {
-                let why = refusal(&run, &target.region, &tags).unwrap_or_default();
-                report.errors.push(format!("{label}: {why}"));
-            }
-            Ok(Lookup::Present(_)) => match resource.delete(target, names, account).await {
-                Ok(()) => {
-                    let _ = writeln!(progress, "  deleted {label}");
-                    report.deleted.push(label);
-                }
-                Err(e) => report.errors.push(format!("{label}: {e}")),
+            Ok(Lookup::Present(tags)) => match refusal(&run, &target.region, &tags) {
+                Some(why) => report.errors.push(format!("{label}: {why}")),
+                None => match resource.delete(target, names, account).await {
+                    Ok(()) => {
+                        let _ = writeln!(progress, "  deleted {label}");
+                        report.deleted.push(label);
+                    }
+                    Err(e) => report.errors.push(format!("{label}: {e}")),
+                },
             },
         }
     }
