@@ -51,6 +51,12 @@ pub struct StackNames {
     /// deployed stack (so not in [`Self::all`]); the bench creates and removes it, and teardown
     /// and gc remove it when a bench was cut off.
     pub baseline_bucket: String,
+    /// `<p>-<run>-mismatch`: the `region-mismatch` scenario's bucket in another region than
+    /// the stack's. Tagged with the stack's region, removed by teardown from the stack's region.
+    pub mismatch_bucket: String,
+    /// `<p>-<run>-probe.fifo`: the `fifo-missing-group-id` scenario's FIFO topic for its
+    /// invalid publishes (the stack's topics accept publishes from the execution role only).
+    pub probe_topic: String,
 }
 
 impl StackNames {
@@ -77,13 +83,17 @@ impl StackNames {
             notification_id: format!("{stem}-created"),
             permission_statement_id: format!("{stem}-s3-invoke"),
             baseline_bucket: format!("{stem}-baseline"),
+            mismatch_bucket: format!("{stem}-mismatch"),
+            probe_topic: format!("{stem}-probe.fifo"),
         };
         // Unreachable with a valid prefix (the property tests hold it), but a wrong name must
         // never reach AWS.
         for (kind, name) in names.all() {
             kind.check(name)?;
         }
-        ResourceKind::Bucket.check(&names.baseline_bucket)?;
+        for (kind, name) in names.scenario_made() {
+            kind.check(name)?;
+        }
         Ok(names)
     }
 
@@ -110,6 +120,16 @@ impl StackNames {
                 ResourceKind::PermissionStatementId,
                 &self.permission_statement_id,
             ),
+        ]
+    }
+
+    /// The resources a bench or a scenario makes next to the stack (not in [`Self::all`]):
+    /// teardown and gc remove them too when a run was cut off.
+    pub fn scenario_made(&self) -> [(ResourceKind, &str); 3] {
+        [
+            (ResourceKind::Bucket, &self.baseline_bucket),
+            (ResourceKind::Bucket, &self.mismatch_bucket),
+            (ResourceKind::FifoTopic, &self.probe_topic),
         ]
     }
 
@@ -154,9 +174,8 @@ pub fn is_ours_with_prefix(prefix: &str, name: &str) -> Option<RunId> {
     names
         .all()
         .iter()
-        .map(|&(_, n)| n)
-        .chain([names.baseline_bucket.as_str()])
-        .any(|n| n == name)
+        .chain(names.scenario_made().iter())
+        .any(|&(_, n)| n == name)
         .then_some(run_id)
 }
 
@@ -187,6 +206,16 @@ mod tests {
         assert!(bucket.len() <= 63);
         assert_ne!(*bucket, names.bucket);
         assert_eq!(is_ours(bucket), Some(names.run_id.clone()));
+    }
+
+    #[test]
+    fn regression_the_region_mismatch_bucket_is_a_name_gc_recognises() {
+        let names = StackNames::with_default_prefix(&RunId::from_seed(3));
+        let run = &names.run_id;
+        assert_eq!(names.mismatch_bucket, format!("upl-{run}-mismatch"));
+        assert_eq!(is_ours(&names.mismatch_bucket), Some(run.clone()));
+        assert_eq!(names.probe_topic, format!("upl-{run}-probe.fifo"));
+        assert_eq!(is_ours(&names.probe_topic), Some(run.clone()));
     }
     use proptest::prelude::*;
 
@@ -279,11 +308,10 @@ mod tests {
             for (_, name) in names.all() {
                 prop_assert_eq!(is_ours_with_prefix(&prefix, name), Some(run.clone()));
             }
-            // The bench's bucket too, so gc finds one a cut-off bench left.
-            prop_assert_eq!(
-                is_ours_with_prefix(&prefix, &names.baseline_bucket),
-                Some(run.clone())
-            );
+            // What a bench or a scenario makes too, so gc finds what a cut-off run left.
+            for (_, name) in names.scenario_made() {
+                prop_assert_eq!(is_ours_with_prefix(&prefix, name), Some(run.clone()));
+            }
         }
 
         #[test]

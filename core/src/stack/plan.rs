@@ -85,7 +85,7 @@ pub fn deploy_plan(names: &StackNames, arns: &StackArns, email: &str) -> Vec<Pla
             "PutRolePolicy",
             &names.role,
             format!(
-                "{}: s3:GetObject(Version) on objects, s3:ListBucket on the bucket, kms:Decrypt via S3, sns:Publish on both topics, sqs:SendMessage on failure queue, logs on own log group",
+                "{}: s3:GetObject(Version) on objects, s3:ListBucket on the bucket, kms:Decrypt via S3, sns:Publish on both topics with their KMS data keys via SNS, sqs:SendMessage on failure queue, logs on own log group",
                 names.role_policy
             ),
         ),
@@ -93,7 +93,7 @@ pub fn deploy_plan(names: &StackNames, arns: &StackArns, email: &str) -> Vec<Pla
             "kms",
             "PutKeyPolicy",
             &names.kms_alias,
-            "admin (explicit actions), S3 and SQS use in-account, execution role Decrypt via S3, SNS for the FIFO topic only; retry while the role propagates",
+            "admin (explicit actions), S3 and SQS use in-account, execution role Decrypt via S3 and publishes via SNS (our topics only), SNS for the FIFO topic only; retry while the role propagates",
         ),
         call(
             "s3",
@@ -133,7 +133,10 @@ pub fn deploy_plan(names: &StackNames, arns: &StackArns, email: &str) -> Vec<Pla
             "sns",
             "CreateTopic",
             &names.standard_topic,
-            format!("standard, {tags}"),
+            format!(
+                "standard, KmsMasterKeyId={}, Policy: only the execution role publishes, delivery only to {email}, {tags}",
+                arns.key
+            ),
         ),
         call(
             "sns",
@@ -145,7 +148,10 @@ pub fn deploy_plan(names: &StackNames, arns: &StackArns, email: &str) -> Vec<Pla
             "sns",
             "CreateTopic",
             &names.fifo_topic,
-            format!("FifoTopic=true, ContentBasedDeduplication=false, {tags}"),
+            format!(
+                "FifoTopic=true, ContentBasedDeduplication=false, KmsMasterKeyId={}, Policy: only the execution role publishes, delivery only to {}, {tags}",
+                arns.key, arns.fifo_queue
+            ),
         ),
         call(
             "sqs",

@@ -143,6 +143,21 @@ pub fn execution_role_policy(arns: &StackArns) -> Value {
                 "Resource": [arns.standard_topic, arns.fifo_topic]
             },
             {
+                // Both topics are encrypted with the stack's key: SNS calls KMS with the
+                // publisher's credentials, so a publish needs a data key and its decryption,
+                // only through SNS and only for our topics (SNS's encryption context).
+                "Sid": "EncryptAlertsViaSns",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": [arns.key],
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": arns.via_service("sns"),
+                        "kms:EncryptionContext:aws:sns:topicArn": [arns.standard_topic, arns.fifo_topic]
+                    }
+                }
+            },
+            {
                 // Lambda sends the async on-failure record with the execution role. The
                 // failure queue uses SSE-SQS, so no KMS permission is needed for it.
                 "Sid": "SendFailedInvocationsToFailureQueue",
@@ -249,6 +264,21 @@ pub fn key_policy(arns: &StackArns, admin_principal_arn: &str) -> Value {
                 }
             },
             {
+                // The handler publishes to the encrypted topics; SNS asks KMS for it.
+                "Sid": "ExecutionRolePublishesViaSns",
+                "Effect": "Allow",
+                "Principal": { "AWS": arns.role },
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": arns.via_service("sns"),
+                        "kms:CallerAccount": arns.account_id,
+                        "kms:EncryptionContext:aws:sns:topicArn": [arns.standard_topic, arns.fifo_topic]
+                    }
+                }
+            },
+            {
                 // SNS delivers to the SSE-KMS FIFO queue with its own service principal; only
                 // our FIFO topic may make it use the key.
                 "Sid": "FifoTopicDeliversToEncryptedQueue",
@@ -350,6 +380,70 @@ pub fn queue_policy(arns: &StackArns) -> Value {
             "Resource": arns.fifo_queue,
             "Condition": { "ArnEquals": { "aws:SourceArn": arns.fifo_topic } }
         }]
+    })
+}
+
+/// The standard topic's policy: only the execution role publishes, and it delivers only to the
+/// alert address (`email`), so no other principal of the account can send fake alerts or
+/// read them by subscribing.
+pub fn standard_topic_policy(arns: &StackArns, email: &str) -> Value {
+    topic_policy(
+        arns,
+        &arns.standard_topic,
+        json!({
+            "Sid": "DeliverOnlyToTheAlertAddress",
+            "Effect": "Deny",
+            "Principal": { "AWS": "*" },
+            "Action": "sns:Subscribe",
+            "Resource": arns.standard_topic,
+            "Condition": { "StringNotEqualsIgnoreCase": { "sns:Endpoint": email } }
+        }),
+    )
+}
+
+/// The FIFO topic's policy: only the execution role publishes, and it delivers only to the
+/// stack's FIFO queue.
+pub fn fifo_topic_policy(arns: &StackArns) -> Value {
+    topic_policy(
+        arns,
+        &arns.fifo_topic,
+        json!({
+            "Sid": "DeliverOnlyToTheQueue",
+            "Effect": "Deny",
+            "Principal": { "AWS": "*" },
+            "Action": "sns:Subscribe",
+            "Resource": arns.fifo_topic,
+            "Condition": { "StringNotEquals": { "sns:Endpoint": arns.fifo_queue } }
+        }),
+    )
+}
+
+/// A topic policy: the execution role may publish, every other principal is denied publishing
+/// (a Deny, because an account's own IAM policies would otherwise be enough), then `delivery`.
+/// The role is named in conditions, not as a `Principal`, so a role IAM has not propagated yet
+/// cannot make SNS reject the policy.
+fn topic_policy(arns: &StackArns, topic: &str, delivery: Value) -> Value {
+    json!({
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "ExecutionRolePublishes",
+                "Effect": "Allow",
+                "Principal": { "AWS": arns.account_root() },
+                "Action": "sns:Publish",
+                "Resource": topic,
+                "Condition": { "ArnEquals": { "aws:PrincipalArn": arns.role } }
+            },
+            {
+                "Sid": "NoOtherPublisher",
+                "Effect": "Deny",
+                "Principal": { "AWS": "*" },
+                "Action": "sns:Publish",
+                "Resource": topic,
+                "Condition": { "ArnNotEquals": { "aws:PrincipalArn": arns.role } }
+            },
+            delivery
+        ]
     })
 }
 

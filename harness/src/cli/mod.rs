@@ -42,8 +42,9 @@ pub enum Command {
     Down,
     /// Show whether a LocalStack started by `harness up` is running.
     Status,
-    /// Print every IAM, KMS, S3 and SQS policy the deploy generates (the least-privilege model).
-    Policies,
+    /// Print every IAM, KMS, S3, SNS and SQS policy the deploy generates (the least-privilege
+    /// model), or write each as a JSON file for a policy linter.
+    Policies(PoliciesArgs),
     /// List every resource and API call a deploy would make, without calling AWS.
     Plan(PlanArgs),
     /// Deploy (or converge) the whole stack and print what was made.
@@ -108,6 +109,14 @@ pub struct BenchArgs {
     pub mailbox: MailboxArgs,
     #[command(flatten)]
     pub stack: StackArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PoliciesArgs {
+    /// Write each document of the example stack as DIR/<kind>-<what>.json (kind: identity,
+    /// resource, trust or parameters) instead of printing them all as Markdown.
+    #[arg(long, value_name = "DIR")]
+    pub write: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -337,10 +346,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Up => up(&cli.target).await,
         Command::Down => down(),
         Command::Status => status(),
-        Command::Policies => {
-            print!("{}", crate::stack::docs::policies_markdown());
-            Ok(())
-        }
+        Command::Policies(args) => stack::policies(args),
         Command::Plan(args) => plan(&cli.target, args),
         Command::Deploy(args) => deploy(&cli.target, args).await,
         Command::Teardown(args) => teardown(&cli.target, args).await,

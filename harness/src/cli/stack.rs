@@ -7,9 +7,31 @@ use crate::run_target::{self, Target, TargetArgs};
 use crate::stack::{RunId, StackArns, StackNames, deploy_plan, render_plan};
 
 use super::{
-    CheckArgs, DeployArgs, GcArgs, HandlerBuild, Output, PlanArgs, SafetyArgs, StackArgs,
-    TeardownArgs,
+    CheckArgs, DeployArgs, GcArgs, HandlerBuild, Output, PlanArgs, PoliciesArgs, SafetyArgs,
+    StackArgs, TeardownArgs,
 };
+
+/// Prints the example stack's policies as Markdown, or writes each as JSON for a linter.
+pub(super) fn policies(args: PoliciesArgs) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let Some(dir) = args.write else {
+        print!("{}", crate::stack::docs::policies_markdown());
+        return Ok(());
+    };
+    std::fs::create_dir_all(&dir).with_context(|| {
+        format!(
+            "cannot create {}: pass a writable --write DIR",
+            dir.display()
+        )
+    })?;
+    for document in crate::stack::docs::example_documents_sorted() {
+        let path = dir.join(document.file);
+        let text = serde_json::to_string_pretty(&document.body)? + "\n";
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("{}", path.display());
+    }
+    Ok(())
+}
 
 pub(super) fn plan(target: &TargetArgs, args: PlanArgs) -> anyhow::Result<()> {
     let run_id = match &args.run_id {

@@ -74,6 +74,24 @@ pub struct Deployment {
     pub log_group: String,
 }
 
+impl Deployment {
+    /// The stack's names: its run id under the prefix its bucket's name shows.
+    pub fn names(&self) -> Result<StackNames, String> {
+        let invalid = || {
+            format!(
+                "deployment of run `{}` has an unexpected bucket name `{}`",
+                self.run_id, self.bucket
+            )
+        };
+        let run_id = crate::stack::RunId::parse(&self.run_id).map_err(|e| e.to_string())?;
+        let prefix = self
+            .bucket
+            .strip_suffix(&format!("-{}-uploads", self.run_id))
+            .ok_or_else(invalid)?;
+        StackNames::new(&run_id, prefix).map_err(|e| e.to_string())
+    }
+}
+
 /// One API call a deploy made, in the plan's vocabulary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalEntry {

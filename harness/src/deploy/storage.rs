@@ -13,7 +13,9 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use super::Ctx;
 use super::aws_error::{DeployError, error_code, is_not_found};
 use crate::stack::StackArns;
-use crate::stack::policy::{bucket_policy, key_policy, queue_policy};
+use crate::stack::policy::{
+    bucket_policy, fifo_topic_policy, key_policy, queue_policy, standard_topic_policy,
+};
 
 /// Finds the key behind our alias, or creates it (tagged) with the alias; returns its ARN.
 pub async fn ensure_key(ctx: &mut Ctx<'_>) -> Result<String, DeployError> {
@@ -108,11 +110,11 @@ pub async fn ensure_bucket(ctx: &mut Ctx<'_>, arns: &StackArns) -> Result<(), De
                 .build(),
         );
     }
-    match create.send().await {
-        Ok(_) => {}
-        Err(e) if error_code(&e) == Some("BucketAlreadyOwnedByYou") => {}
+    let created_now = match create.send().await {
+        Ok(_) => true,
+        Err(e) if error_code(&e) == Some("BucketAlreadyOwnedByYou") => false,
         Err(e) => return Err(DeployError::call("s3 CreateBucket", &bucket, e)),
-    }
+    };
     ctx.record("s3", "CreateBucket", &bucket);
     // Tagged at once (S3 cannot tag at creation), so a deploy that fails in the calls below
     // leaves a bucket that teardown and gc recognise as this run's.
@@ -126,7 +128,8 @@ pub async fn ensure_bucket(ctx: &mut Ctx<'_>, arns: &StackArns) -> Result<(), De
                 .map_err(|e| DeployError::Invalid(e.to_string()))?,
         );
     }
-    s3.put_bucket_tagging()
+    let tagged = s3
+        .put_bucket_tagging()
         .bucket(&bucket)
         .tagging(
             tagging
@@ -134,8 +137,11 @@ pub async fn ensure_bucket(ctx: &mut Ctx<'_>, arns: &StackArns) -> Result<(), De
                 .map_err(|e| DeployError::Invalid(e.to_string()))?,
         )
         .send()
-        .await
-        .map_err(|e| DeployError::call("s3 PutBucketTagging", &bucket, e))?;
+        .await;
+    if let Err(e) = tagged {
+        let error = DeployError::call("s3 PutBucketTagging", &bucket, e);
+        return Err(remove_untagged(&s3, &bucket, created_now, error).await);
+    }
     ctx.record("s3", "PutBucketTagging", &bucket);
     s3.put_public_access_block()
         .bucket(&bucket)
@@ -211,6 +217,43 @@ pub async fn ensure_bucket(ctx: &mut Ctx<'_>, arns: &StackArns) -> Result<(), De
     Ok(())
 }
 
+/// A bucket this deploy created a moment ago but could not tag would be refused by teardown
+/// and gc forever (untagged means foreign to them), so it is deleted at once: it is empty and
+/// the `CreateBucket` that made it succeeded in this very call. A bucket that already existed
+/// is left alone. The returned error says which happened.
+async fn remove_untagged(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    created_now: bool,
+    error: DeployError,
+) -> DeployError {
+    if !created_now {
+        return error;
+    }
+    let outcome = match s3.delete_bucket().bucket(bucket).send().await {
+        Ok(_) => "the empty bucket this deploy had just created was deleted again".to_owned(),
+        Err(e) => format!(
+            "deleting the empty bucket this deploy had just created failed too ({}); remove \
+             it with `aws s3 rb s3://{bucket}` (teardown refuses it: it carries no tag)",
+            super::aws_error::describe(&e)
+        ),
+    };
+    match error {
+        DeployError::Call {
+            call,
+            resource,
+            code,
+            message,
+        } => DeployError::Call {
+            call,
+            resource,
+            code,
+            message: format!("{message}; {outcome}"),
+        },
+        other => DeployError::Invalid(format!("{other}; {outcome}")),
+    }
+}
+
 /// What the messaging steps made.
 pub struct Messaging {
     pub standard_topic_arn: String,
@@ -241,6 +284,8 @@ pub async fn ensure_messaging(
     let standard = sns
         .create_topic()
         .name(&names.standard_topic)
+        .attributes("KmsMasterKeyId", &arns.key)
+        .attributes("Policy", standard_topic_policy(arns, email).to_string())
         .set_tags(Some(sns_tags.clone()))
         .send()
         .await
@@ -264,6 +309,8 @@ pub async fn ensure_messaging(
         .name(&names.fifo_topic)
         .attributes("FifoTopic", "true")
         .attributes("ContentBasedDeduplication", "false")
+        .attributes("KmsMasterKeyId", &arns.key)
+        .attributes("Policy", fifo_topic_policy(arns).to_string())
         .set_tags(Some(sns_tags))
         .send()
         .await
@@ -342,5 +389,56 @@ async fn report_pending_confirmation(ctx: &mut Ctx<'_>, email: &str, arn: Option
             "  note: the email subscription for {email} is pending confirmation; no alert is \
              delivered until the recipient follows the link AWS mailed"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_s3::operation::delete_bucket::DeleteBucketOutput;
+    use aws_smithy_mocks::{MockResponseInterceptor, Rule, create_mock_http_client, mock};
+
+    fn mocked_s3(rule: &Rule) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("eu-west-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "AKIDTEST", "secret", None, None, "test",
+            ))
+            .http_client(create_mock_http_client())
+            .interceptor(MockResponseInterceptor::new().with_rule(rule))
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    fn tagging_refused() -> DeployError {
+        DeployError::Call {
+            call: "s3 PutBucketTagging",
+            resource: "upl-habcdefghij-uploads".into(),
+            code: Some("AccessDenied".into()),
+            message: "denied".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn regression_a_bucket_created_but_not_tagged_is_not_left_for_teardown_to_refuse() {
+        let delete = mock!(aws_sdk_s3::Client::delete_bucket)
+            .then_output(|| DeleteBucketOutput::builder().build());
+        let s3 = mocked_s3(&delete);
+        let error = remove_untagged(&s3, "upl-habcdefghij-uploads", true, tagging_refused()).await;
+        assert_eq!(delete.num_calls(), 1);
+        let text = error.to_string();
+        assert!(
+            text.contains("denied") && text.contains("deleted again"),
+            "{text}"
+        );
+
+        // A bucket that existed before this deploy is never deleted here.
+        let untouched = mock!(aws_sdk_s3::Client::delete_bucket)
+            .then_output(|| DeleteBucketOutput::builder().build());
+        let s3 = mocked_s3(&untouched);
+        let error = remove_untagged(&s3, "upl-habcdefghij-uploads", false, tagging_refused()).await;
+        assert_eq!(untouched.num_calls(), 0);
+        assert!(!error.to_string().contains("deleted"), "{error}");
     }
 }

@@ -98,6 +98,15 @@ impl Target {
         }
     }
 
+    /// An S3 client for another region of the same target (a bucket that lives there).
+    pub async fn s3_in(&self, region: &str) -> aws_sdk_s3::Client {
+        let sdk = self.sdk_for_region(region).await;
+        let config = aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(self.endpoint_url.is_some())
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
     /// An S3 client; path-style on LocalStack, where bucket host names do not resolve.
     pub fn s3(&self) -> aws_sdk_s3::Client {
         let config = aws_sdk_s3::config::Builder::from(&self.sdk)

@@ -5,18 +5,27 @@
 //!   it, and the run says so as a named divergence instead of passing silently. The fix (the
 //!   same-region stack) must then deliver.
 //! * `fifo-missing-group-id`: a FIFO publish without `MessageGroupId` (or without a dedup id) is
-//!   rejected with AWS's exact texts; and when SNS rejects the handler's own publish, the
-//!   invocation fails loudly and the event lands in the on-failure queue instead of vanishing.
+//!   rejected with AWS's exact texts (on a probe topic with the stack's FIFO settings, since the
+//!   stack's topics take publishes from the execution role only); and when SNS rejects the
+//!   handler's own publish, the invocation fails loudly and the event lands in the on-failure
+//!   queue instead of vanishing.
+//!
+//! Both scenarios make a resource next to the stack (`StackNames::mismatch_bucket`,
+//! `StackNames::probe_topic`), tagged with the run, which teardown and gc remove when the
+//! scenario was cut off.
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_s3::types::{Event, LambdaFunctionConfiguration, NotificationConfiguration};
+use aws_sdk_s3::types::{
+    Event, LambdaFunctionConfiguration, NotificationConfiguration, Tag, Tagging,
+};
 
 use crate::deploy::empty_bucket::empty_and_delete;
 use crate::deploy::{Deployment, describe_error};
 use crate::pipeline::{Finding, RunReport};
 use crate::run_target::{Target, TargetKind};
 use crate::scenario::Scenario;
+use crate::stack::{StackNames, TAG_REGION};
 
 /// AWS's exact texts (recorded from real AWS in LocalStack's snapshot tests).
 pub const GROUP_ID_REQUIRED: &str =
@@ -44,13 +53,12 @@ pub async fn region_mismatch(
             }
             .into()
         });
-    let sdk = target.sdk_for_region(&other).await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(target.endpoint_url.is_some())
-            .build(),
-    );
-    let bucket = format!("upl-{}-mismatch", deployment.run_id);
+    let names = match deployment.names() {
+        Ok(names) => names,
+        Err(e) => return report.fail(Finding::step("naming the scenario's bucket", e)),
+    };
+    let s3 = target.s3_in(&other).await;
+    let bucket = names.mismatch_bucket.clone();
     let _ = writeln!(
         progress,
         "  bucket {bucket} in {other} -> function in {}",
@@ -75,11 +83,19 @@ pub async fn region_mismatch(
         ));
         return;
     }
+    // Tagged at once, with the stack's region: teardown and gc of this run find it from there.
+    if let Err(e) = tag_mismatch_bucket(&s3, &names, &target.region).await {
+        report.fail(Finding::step(format!("tagging {bucket}"), e));
+        if let Err(e) = empty_and_delete(&s3, &bucket).await {
+            report.fail(Finding::step(format!("removing {bucket}"), e));
+        }
+        return;
+    }
     let permission = target
         .lambda()
         .add_permission()
         .function_name(&deployment.function_name)
-        .statement_id(format!("upl-{}-mismatch", deployment.run_id))
+        .statement_id(&names.mismatch_bucket)
         .action("lambda:InvokeFunction")
         .principal("s3.amazonaws.com")
         .source_arn(format!("arn:aws:s3:::{bucket}"))
@@ -167,6 +183,33 @@ pub async fn region_mismatch(
     }
 }
 
+/// Puts the run's tags and the stack's region on the mismatch bucket.
+async fn tag_mismatch_bucket(
+    s3: &aws_sdk_s3::Client,
+    names: &StackNames,
+    stack_region: &str,
+) -> Result<(), String> {
+    let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
+    let tags = names
+        .tags()
+        .iter()
+        .map(|(k, v)| tag(k, v))
+        .chain([tag(TAG_REGION, stack_region)])
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let tagging = Tagging::builder()
+        .set_tag_set(Some(tags))
+        .build()
+        .map_err(|e| e.to_string())?;
+    s3.put_bucket_tagging()
+        .bucket(&names.mismatch_bucket)
+        .tagging(tagging)
+        .send()
+        .await
+        .map(drop)
+        .map_err(|e| describe_error(&e))
+}
+
 /// Uploads one object and waits until a FIFO message names it.
 async fn upload_and_wait(
     s3: &aws_sdk_s3::Client,
@@ -219,13 +262,17 @@ pub async fn fifo_missing_group_id(
     progress: &mut (dyn std::io::Write + Send),
 ) {
     let sns = target.sns();
+    let probe = match probe_topic(&sns, deployment).await {
+        Ok(probe) => probe,
+        Err(e) => return report.fail(Finding::step("creating the probe FIFO topic", e)),
+    };
     let _ = writeln!(
         progress,
-        "  publishing to the FIFO topic without MessageGroupId"
+        "  publishing to a FIFO topic like the stack's without MessageGroupId"
     );
     let no_group = sns
         .publish()
-        .topic_arn(&deployment.fifo_topic_arn)
+        .topic_arn(&probe)
         .message("{}")
         .message_deduplication_id("d1")
         .send()
@@ -238,7 +285,7 @@ pub async fn fifo_missing_group_id(
     );
     let no_dedup = sns
         .publish()
-        .topic_arn(&deployment.fifo_topic_arn)
+        .topic_arn(&probe)
         .message("{}")
         .message_group_id("g1")
         .send()
@@ -249,6 +296,9 @@ pub async fn fifo_missing_group_id(
         no_dedup.err().map(|e| describe_error(&e)),
         DEDUP_ID_REQUIRED,
     );
+    if let Err(e) = sns.delete_topic().topic_arn(&probe).send().await {
+        report.fail(Finding::step("DeleteTopic (probe)", describe_error(&e)));
+    }
 
     // Make SNS reject the handler's own FIFO publish: the topic it is configured with is gone.
     let _ = writeln!(
@@ -324,6 +374,31 @@ pub async fn fifo_missing_group_id(
             records.first().map(|r| r.chars().take(300).collect::<String>()).unwrap_or_default()
         ),
     );
+}
+
+/// A FIFO topic with the stack's FIFO settings for the invalid publishes: the stack's own topic
+/// accepts publishes only from the execution role, so on AWS the harness would be refused
+/// before SNS looked at the parameters. Tagged with the run, so teardown and gc find it.
+async fn probe_topic(sns: &aws_sdk_sns::Client, deployment: &Deployment) -> Result<String, String> {
+    let names = deployment.names()?;
+    let tags = names
+        .tags()
+        .iter()
+        .map(|(k, v)| aws_sdk_sns::types::Tag::builder().key(*k).value(v).build())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let out = sns
+        .create_topic()
+        .name(&names.probe_topic)
+        .attributes("FifoTopic", "true")
+        .attributes("ContentBasedDeduplication", "false")
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(|e| describe_error(&e))?;
+    out.topic_arn()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("CreateTopic {} answered no ARN", names.probe_topic))
 }
 
 fn expect_rejection(report: &mut RunReport, name: &str, error: Option<String>, text: &str) {

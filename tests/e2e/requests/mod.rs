@@ -5,9 +5,13 @@
 //!
 //! This module holds the trials; what a recorded deploy must have sent is asserted in
 //! `checks`, with the helpers that read recorded requests and policy documents in `inspect`.
+//! The runner's own least privilege is proven in `runner_policy`, with the model of IAM's
+//! authorisation it judges requests by in `iam`.
 
 mod checks;
+mod iam;
 mod inspect;
+mod runner_policy;
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sts::config::Credentials;
@@ -29,6 +33,14 @@ pub fn trials() -> Vec<Trial> {
         Trial::test("requests::target_aws_needs_its_account_allowed", || {
             with_shared(target_aws_needs_its_account_allowed)
         }),
+        Trial::test(
+            "requests::the_runner_policy_allows_exactly_the_recorded_aws_calls",
+            || with_shared(runner_policy::the_runner_policy_allows_exactly_the_recorded_aws_calls),
+        ),
+        Trial::test(
+            "requests::the_iam_model_matches_like_iam",
+            runner_policy::the_iam_model_matches_like_iam,
+        ),
     ]
 }
 

@@ -14,13 +14,15 @@ fn arns() -> StackArns {
     StackArns::new("aws", "eu-west-1", "123456789012", &names(), KEY_ID)
 }
 
-fn all_policies(arns: &StackArns) -> [Value; 6] {
+fn all_policies(arns: &StackArns) -> [Value; 8] {
     [
         execution_role_trust_policy(arns),
         execution_role_policy(arns),
         key_policy(arns, &arns.account_root()),
         bucket_policy(arns),
         queue_policy(arns),
+        standard_topic_policy(arns, "ops@example.com"),
+        fifo_topic_policy(arns),
         json!({ "Version": VERSION, "Statement": [] }),
     ]
 }
@@ -131,6 +133,19 @@ fn execution_role_policy_is_exact() {
                     ]
                 },
                 {
+                    "Sid": "EncryptAlertsViaSns",
+                    "Effect": "Allow",
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                    "Resource": [KEY_ARN],
+                    "Condition": { "StringEquals": {
+                        "kms:ViaService": "sns.eu-west-1.amazonaws.com",
+                        "kms:EncryptionContext:aws:sns:topicArn": [
+                        "arn:aws:sns:eu-west-1:123456789012:upl-habcdefghij-notify",
+                        "arn:aws:sns:eu-west-1:123456789012:upl-habcdefghij-events.fifo"
+                    ]
+                    } }
+                },
+                {
                     "Sid": "SendFailedInvocationsToFailureQueue",
                     "Effect": "Allow",
                     "Action": ["sqs:SendMessage"],
@@ -205,6 +220,21 @@ fn key_policy_is_exact() {
                     "Action": ["kms:Decrypt"],
                     "Resource": "*",
                     "Condition": via_s3
+                },
+                {
+                    "Sid": "ExecutionRolePublishesViaSns",
+                    "Effect": "Allow",
+                    "Principal": { "AWS": "arn:aws:iam::123456789012:role/upl-habcdefghij-role" },
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                    "Resource": "*",
+                    "Condition": { "StringEquals": {
+                        "kms:ViaService": "sns.eu-west-1.amazonaws.com",
+                        "kms:CallerAccount": "123456789012",
+                        "kms:EncryptionContext:aws:sns:topicArn": [
+                        "arn:aws:sns:eu-west-1:123456789012:upl-habcdefghij-notify",
+                        "arn:aws:sns:eu-west-1:123456789012:upl-habcdefghij-events.fifo"
+                    ]
+                    } }
                 },
                 {
                     "Sid": "FifoTopicDeliversToEncryptedQueue",
@@ -329,6 +359,72 @@ fn queue_policy_is_exact() {
                 }
             }]
         })
+    );
+}
+
+fn topic_policy_statements(topic: &str, delivery: Value) -> Value {
+    let role = "arn:aws:iam::123456789012:role/upl-habcdefghij-role";
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ExecutionRolePublishes",
+                "Effect": "Allow",
+                "Principal": { "AWS": "arn:aws:iam::123456789012:root" },
+                "Action": "sns:Publish",
+                "Resource": topic,
+                "Condition": { "ArnEquals": { "aws:PrincipalArn": role } }
+            },
+            {
+                "Sid": "NoOtherPublisher",
+                "Effect": "Deny",
+                "Principal": { "AWS": "*" },
+                "Action": "sns:Publish",
+                "Resource": topic,
+                "Condition": { "ArnNotEquals": { "aws:PrincipalArn": role } }
+            },
+            delivery
+        ]
+    })
+}
+
+#[test]
+fn regression_standard_topic_accepts_publishes_only_from_the_execution_role() {
+    let topic = "arn:aws:sns:eu-west-1:123456789012:upl-habcdefghij-notify";
+    assert_eq!(
+        standard_topic_policy(&arns(), "ops@example.com"),
+        topic_policy_statements(
+            topic,
+            json!({
+                "Sid": "DeliverOnlyToTheAlertAddress",
+                "Effect": "Deny",
+                "Principal": { "AWS": "*" },
+                "Action": "sns:Subscribe",
+                "Resource": topic,
+                "Condition": { "StringNotEqualsIgnoreCase": { "sns:Endpoint": "ops@example.com" } }
+            })
+        )
+    );
+}
+
+#[test]
+fn regression_fifo_topic_accepts_publishes_only_from_the_execution_role() {
+    let topic = "arn:aws:sns:eu-west-1:123456789012:upl-habcdefghij-events.fifo";
+    assert_eq!(
+        fifo_topic_policy(&arns()),
+        topic_policy_statements(
+            topic,
+            json!({
+                "Sid": "DeliverOnlyToTheQueue",
+                "Effect": "Deny",
+                "Principal": { "AWS": "*" },
+                "Action": "sns:Subscribe",
+                "Resource": topic,
+                "Condition": { "StringNotEquals": {
+                    "sns:Endpoint": "arn:aws:sqs:eu-west-1:123456789012:upl-habcdefghij-queue.fifo"
+                } }
+            })
+        )
     );
 }
 

@@ -13,7 +13,7 @@ use aws_smithy_types::date_time::Format;
 
 use crate::deploy::aws_error::describe;
 use crate::run_target::Target;
-use crate::stack::{DEFAULT_PREFIX, RunId, TAG_REGION, is_ours};
+use crate::stack::{DEFAULT_PREFIX, RunId, StackNames, TAG_REGION, is_ours};
 
 /// A run found by the names of its resources.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,10 +122,8 @@ async fn list_buckets(target: &Target, found: &mut Discovery) -> Result<(), Stri
                 format!("s3 bucket {name}"),
                 system_time(bucket.creation_date()),
             );
-            let elsewhere = bucket
-                .bucket_region()
-                .filter(|r| !r.is_empty() && *r != target.region);
-            if let (Some(run_id), Some(region)) = (is_ours(name), elsewhere)
+            if let Some((run_id, region)) =
+                stack_elsewhere(name, bucket.bucket_region(), &target.region)
                 && let Some(run) = found.runs.get_mut(&run_id)
             {
                 run.other_region = Some(region.to_owned());
@@ -133,6 +131,20 @@ async fn list_buckets(target: &Target, found: &mut Discovery) -> Result<(), Stri
         }
     }
     Ok(())
+}
+
+/// The run and region of a stack that lives in another region than `here`, told by one of its
+/// buckets. The `region-mismatch` scenario's bucket lives elsewhere on purpose, so it says
+/// nothing about where its stack is (its teardown finds it from the stack's region).
+fn stack_elsewhere<'a>(
+    name: &str,
+    bucket_region: Option<&'a str>,
+    here: &str,
+) -> Option<(RunId, &'a str)> {
+    let region = bucket_region.filter(|r| !r.is_empty() && *r != here)?;
+    let run_id = is_ours(name)?;
+    let names = StackNames::with_default_prefix(&run_id);
+    (name != names.mismatch_bucket).then_some((run_id, region))
 }
 
 async fn list_functions(target: &Target, found: &mut Discovery) -> Result<(), String> {
@@ -294,7 +306,28 @@ async fn list_log_groups(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stack::StackNames;
+
+    #[test]
+    fn regression_a_region_mismatch_bucket_does_not_hide_its_run_from_the_stacks_region() {
+        let names = StackNames::with_default_prefix(&RunId::from_seed(5));
+        let run = names.run_id.clone();
+        assert_eq!(
+            stack_elsewhere(&names.mismatch_bucket, Some("us-east-2"), "eu-west-1"),
+            None
+        );
+        assert_eq!(
+            stack_elsewhere(&names.bucket, Some("us-east-2"), "eu-west-1"),
+            Some((run, "us-east-2"))
+        );
+        assert_eq!(
+            stack_elsewhere(&names.bucket, Some("eu-west-1"), "eu-west-1"),
+            None
+        );
+        assert_eq!(
+            stack_elsewhere("someone-else", Some("us-east-2"), "eu-west-1"),
+            None
+        );
+    }
 
     #[test]
     fn lambda_times_parse() {

@@ -33,7 +33,7 @@ impl Resource {
                 .await
                 .map(drop)
                 .map_err(text),
-            Resource::StandardTopic | Resource::FifoTopic => {
+            Resource::StandardTopic | Resource::FifoTopic | Resource::ProbeTopic => {
                 let arn = self.topic_arn(t, n, account);
                 let subs = t
                     .sns()
@@ -74,10 +74,12 @@ impl Resource {
                     .map(drop)
                     .map_err(text)
             }
-            Resource::Bucket => empty_and_delete(&t.s3(), &n.bucket).await.map(drop),
-            Resource::BaselineBucket => empty_and_delete(&t.s3(), &n.baseline_bucket)
-                .await
-                .map(drop),
+            Resource::Bucket | Resource::BaselineBucket | Resource::MismatchBucket => {
+                let Some(s3) = self.bucket_client(t, n).await? else {
+                    return Ok(());
+                };
+                empty_and_delete(&s3, self.bucket_name(n)).await.map(drop)
+            }
             Resource::Role => {
                 let iam = t.iam();
                 match iam

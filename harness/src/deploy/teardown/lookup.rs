@@ -31,7 +31,7 @@ impl Resource {
                 .send()
                 .await
             {
-                Ok(out) => Ok(Lookup::Present(out.tags().cloned().unwrap_or_default())),
+                Ok(out) => function_tags(&out).map(Lookup::Present),
                 Err(e) if missing(error_code(&e)) => Ok(Lookup::Missing),
                 Err(e) => Err(text(e)),
             },
@@ -64,7 +64,7 @@ impl Resource {
                     .map_err(text)?;
                 Ok(Lookup::Present(tags.tags().cloned().unwrap_or_default()))
             }
-            Resource::StandardTopic | Resource::FifoTopic => {
+            Resource::StandardTopic | Resource::FifoTopic | Resource::ProbeTopic => {
                 let arn = self.topic_arn(t, n, account);
                 // Tags of a deleted topic may still answer (LocalStack): ask for the topic first.
                 match t.sns().get_topic_attributes().topic_arn(&arn).send().await {
@@ -102,12 +102,16 @@ impl Resource {
                     .map_err(text)?;
                 Ok(Lookup::Present(out.tags().cloned().unwrap_or_default()))
             }
-            Resource::Bucket | Resource::BaselineBucket => {
-                let bucket = match self {
-                    Resource::Bucket => &n.bucket,
-                    _ => &n.baseline_bucket,
+            Resource::Bucket | Resource::BaselineBucket | Resource::MismatchBucket => {
+                let Some(s3) = self.bucket_client(t, n).await? else {
+                    return Ok(Lookup::Missing);
                 };
-                match t.s3().get_bucket_tagging().bucket(bucket).send().await {
+                match s3
+                    .get_bucket_tagging()
+                    .bucket(self.bucket_name(n))
+                    .send()
+                    .await
+                {
                     Ok(out) => Ok(Lookup::Present(
                         out.tag_set()
                             .iter()
@@ -159,5 +163,50 @@ impl Resource {
                 ))
             }
         }
+    }
+}
+
+/// The tags GetFunction returned. Without `lambda:ListTags` AWS answers the function with a
+/// `TagsError` instead of its tags: that is a permission to fix, not a function without our
+/// tags (which teardown would refuse as foreign).
+fn function_tags(
+    out: &aws_sdk_lambda::operation::get_function::GetFunctionOutput,
+) -> Result<HashMap<String, String>, String> {
+    match out.tags_error() {
+        Some(e) => Err(format!(
+            "cannot read its tags ({}: {}); the credentials need lambda:ListTags on it",
+            e.error_code(),
+            e.message()
+        )),
+        None => Ok(out.tags().cloned().unwrap_or_default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_lambda::operation::get_function::GetFunctionOutput;
+    use aws_sdk_lambda::types::TagsError;
+
+    #[test]
+    fn regression_a_function_whose_tags_cannot_be_read_is_an_error_not_foreign() {
+        let denied = GetFunctionOutput::builder()
+            .tags_error(
+                TagsError::builder()
+                    .error_code("AccessDeniedException")
+                    .message("not authorized to perform: lambda:ListTags")
+                    .build()
+                    .unwrap(),
+            )
+            .build();
+        let error = function_tags(&denied).unwrap_err();
+        assert!(error.contains("lambda:ListTags"), "{error}");
+        let tagged = GetFunctionOutput::builder()
+            .tags("harness-run", "habcdefghij")
+            .build();
+        assert_eq!(
+            function_tags(&tagged).unwrap()["harness-run"],
+            "habcdefghij"
+        );
     }
 }

@@ -65,6 +65,20 @@ fn refusal(run: &str, region: &str, tags: &HashMap<String, String>) -> Option<St
     }
 }
 
+/// How to finish by hand when a bucket under the run's name has no tag at all: the one way our
+/// deploy leaves one is being killed between `CreateBucket` and `PutBucketTagging` (a deploy
+/// that fails there deletes the bucket itself).
+fn untagged_hint(resource: Resource, names: &StackNames, tags: &HashMap<String, String>) -> String {
+    match resource.bucket(names) {
+        Some(bucket) if tags.is_empty() => format!(
+            ". If a deploy of this run was killed right after creating it, it is empty and ours: \
+             check with `aws s3api list-object-versions --bucket {bucket}` and remove it with \
+             `aws s3 rb s3://{bucket}`"
+        ),
+        _ => String::new(),
+    }
+}
+
 /// Deletes the stack of `names`, keeping going after failures, then verifies it is gone.
 pub async fn teardown(
     target: &Target,
@@ -88,7 +102,10 @@ pub async fn teardown(
             Err(e) => report.errors.push(format!("{label}: looking it up: {e}")),
             Ok(Lookup::Missing) => report.absent.push(label),
             Ok(Lookup::Present(tags)) => match refusal(&run, &target.region, &tags) {
-                Some(why) => report.errors.push(format!("{label}: {why}")),
+                Some(why) => report.errors.push(format!(
+                    "{label}: {why}{}",
+                    untagged_hint(resource, names, &tags)
+                )),
                 None => match resource.delete(target, names, account).await {
                     Ok(()) => {
                         let _ = writeln!(progress, "  deleted {label}");

@@ -13,25 +13,32 @@ pub(super) enum Resource {
     LogGroup,
     StandardTopic,
     FifoTopic,
+    /// `fifo-missing-group-id`'s probe topic: absent unless that scenario was cut off.
+    ProbeTopic,
     FifoQueue,
     FailureQueue,
     Bucket,
     /// `harness bench`'s baseline bucket: absent unless a bench was cut off.
     BaselineBucket,
+    /// `region-mismatch`'s bucket, in another region than the stack: absent unless that
+    /// scenario was cut off. Looked up wherever it lives.
+    MismatchBucket,
     Role,
     Key,
 }
 
 impl Resource {
-    pub(super) const ALL: [Resource; 10] = [
+    pub(super) const ALL: [Resource; 12] = [
         Resource::Function,
         Resource::LogGroup,
         Resource::StandardTopic,
         Resource::FifoTopic,
+        Resource::ProbeTopic,
         Resource::FifoQueue,
         Resource::FailureQueue,
         Resource::Bucket,
         Resource::BaselineBucket,
+        Resource::MismatchBucket,
         Resource::Role,
         Resource::Key,
     ];
@@ -42,10 +49,12 @@ impl Resource {
             Resource::LogGroup => format!("log group {}", n.log_group),
             Resource::StandardTopic => format!("sns topic {}", n.standard_topic),
             Resource::FifoTopic => format!("sns topic {}", n.fifo_topic),
+            Resource::ProbeTopic => format!("sns topic {}", n.probe_topic),
             Resource::FifoQueue => format!("sqs queue {}", n.fifo_queue),
             Resource::FailureQueue => format!("sqs queue {}", n.failure_queue),
             Resource::Bucket => format!("s3 bucket {}", n.bucket),
             Resource::BaselineBucket => format!("s3 bucket {}", n.baseline_bucket),
+            Resource::MismatchBucket => format!("s3 bucket {}", n.mismatch_bucket),
             Resource::Role => format!("iam role {}", n.role),
             Resource::Key => format!("kms key {}", n.kms_alias),
         }
@@ -54,9 +63,45 @@ impl Resource {
     pub(super) fn topic_arn(self, t: &Target, n: &StackNames, account: &str) -> String {
         let name = match self {
             Resource::FifoTopic => &n.fifo_topic,
+            Resource::ProbeTopic => &n.probe_topic,
             _ => &n.standard_topic,
         };
         format!("arn:aws:sns:{}:{account}:{name}", t.region)
+    }
+
+    /// The bucket this resource is, if it is one.
+    pub(super) fn bucket(self, n: &StackNames) -> Option<&str> {
+        matches!(
+            self,
+            Resource::Bucket | Resource::BaselineBucket | Resource::MismatchBucket
+        )
+        .then(|| self.bucket_name(n))
+    }
+
+    /// The bucket this resource names.
+    pub(super) fn bucket_name(self, n: &StackNames) -> &str {
+        match self {
+            Resource::BaselineBucket => &n.baseline_bucket,
+            Resource::MismatchBucket => &n.mismatch_bucket,
+            _ => &n.bucket,
+        }
+    }
+
+    /// An S3 client for the region the bucket lives in (the target's, except for the
+    /// mismatch bucket), or `None` when no such bucket exists.
+    pub(super) async fn bucket_client(
+        self,
+        t: &Target,
+        n: &StackNames,
+    ) -> Result<Option<aws_sdk_s3::Client>, String> {
+        if !matches!(self, Resource::MismatchBucket) {
+            return Ok(Some(t.s3()));
+        }
+        match bucket_region(t, self.bucket_name(n)).await? {
+            None => Ok(None),
+            Some(region) if region == t.region => Ok(Some(t.s3())),
+            Some(region) => Ok(Some(t.s3_in(&region).await)),
+        }
     }
 
     pub(super) async fn queue_url(
@@ -72,6 +117,31 @@ impl Resource {
             Ok(out) => Ok(out.queue_url().map(str::to_owned)),
             Err(e) if is_not_found(error_code(&e)) => Ok(None),
             Err(e) => Err(text(e)),
+        }
+    }
+}
+
+/// The region `bucket` lives in, `None` when it does not exist. S3 answers `HeadBucket` from
+/// another region with an error (301, or 400 for a signature of the wrong region) that names
+/// the bucket's region in `x-amz-bucket-region`.
+async fn bucket_region(t: &Target, bucket: &str) -> Result<Option<String>, String> {
+    match t.s3().head_bucket().bucket(bucket).send().await {
+        Ok(out) => Ok(Some(
+            out.bucket_region()
+                .filter(|r| !r.is_empty())
+                .unwrap_or(&t.region)
+                .to_owned(),
+        )),
+        Err(e) => {
+            let answered = e.raw_response().map(|r| {
+                let region = r.headers().get("x-amz-bucket-region").map(str::to_owned);
+                (r.status().as_u16(), region)
+            });
+            match answered {
+                Some((404, _)) => Ok(None),
+                Some((_, Some(region))) if !region.is_empty() => Ok(Some(region)),
+                _ => Err(text(e)),
+            }
         }
     }
 }

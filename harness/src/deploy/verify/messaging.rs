@@ -7,7 +7,7 @@ use super::{Check, check, policy_json, text};
 use crate::deploy::{Deployment, subscription_attribute};
 use crate::run_target::Target;
 use crate::stack::StackArns;
-use crate::stack::policy::queue_policy;
+use crate::stack::policy::{fifo_topic_policy, queue_policy, standard_topic_policy};
 
 pub(super) async fn messaging_checks(
     target: &Target,
@@ -16,7 +16,24 @@ pub(super) async fn messaging_checks(
 ) -> Vec<Check> {
     let sns = target.sns();
     let sqs = target.sqs();
-    let mut out = Vec::new();
+    let mut out = vec![
+        topic_guarded(
+            &sns,
+            "standard topic is encrypted with our key and only the execution role may publish to it",
+            &deployment.standard_topic_arn,
+            &arns.key,
+            standard_topic_policy(arns, &deployment.email_address),
+        )
+        .await,
+        topic_guarded(
+            &sns,
+            "FIFO topic is encrypted with our key and only the execution role may publish to it",
+            &deployment.fifo_topic_arn,
+            &arns.key,
+            fifo_topic_policy(arns),
+        )
+        .await,
+    ];
     out.push(
         match sns
             .get_topic_attributes()
@@ -135,4 +152,34 @@ pub(super) async fn messaging_checks(
         },
     );
     out
+}
+
+/// Whether a topic is encrypted with the stack's key and carries exactly its generated policy
+/// (only the execution role publishes; delivery only to the stack's endpoint).
+async fn topic_guarded(
+    sns: &aws_sdk_sns::Client,
+    name: &'static str,
+    topic_arn: &str,
+    key_arn: &str,
+    wanted_policy: Value,
+) -> Check {
+    match sns.get_topic_attributes().topic_arn(topic_arn).send().await {
+        Ok(a) => {
+            let attrs = a.attributes().cloned().unwrap_or_default();
+            let policy = attrs
+                .get("Policy")
+                .map(|p| policy_json(p))
+                .unwrap_or(Value::Null);
+            check(
+                name,
+                attrs.get("KmsMasterKeyId").map(String::as_str) == Some(key_arn)
+                    && policy == wanted_policy,
+                format!(
+                    "KmsMasterKeyId {:?}, Policy {policy}",
+                    attrs.get("KmsMasterKeyId")
+                ),
+            )
+        }
+        Err(e) => check(name, false, text(e)),
+    }
 }
