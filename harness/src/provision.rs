@@ -1,7 +1,8 @@
-//! Builds, once, the Python virtual environment that runs LocalStack and our Lambda executor.
+//! Builds, once, the Python virtual environment that runs an emulator: LocalStack with our
+//! Lambda executor, or MiniStack.
 //!
-//! The venv is keyed by a hash of the checked-in lock, the executor plugin's files and the
-//! interpreter version, so a change to any of them builds a new one and an unchanged tree reuses
+//! The venv is keyed by a hash of the emulator's checked-in lock, the executor plugin's files
+//! (LocalStack's) and the interpreter version, so a change to any of them builds a new one and an unchanged tree reuses
 //! the cached one. A venv only counts once its `.complete` marker is written, and builds hold a
 //! file lock, so an interrupted or concurrent build is harmless: the next run starts it over.
 //! The lock and plugin are embedded in the binary, so an installed `harness` needs no checkout.
@@ -13,10 +14,33 @@ use std::process::{Command, Stdio};
 
 use sha2::{Digest, Sha256};
 
+use crate::localstack::Emulator;
 use crate::python::Python;
 
 /// The fully pinned lock of LocalStack and its dependencies (pip freeze format).
 pub const LOCK: &str = include_str!("../localstack/requirements.lock");
+
+/// The fully pinned lock of MiniStack and its dependencies (pip freeze format).
+pub const MINISTACK_LOCK: &str = include_str!("../ministack/requirements.lock");
+
+/// What provisioning installs for `emulator`: its lock, the plugin to install after it, and
+/// the import that proves the venv works.
+fn recipe(
+    emulator: Emulator,
+) -> (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+) {
+    match emulator {
+        Emulator::LocalStack => (
+            LOCK,
+            PLUGIN_FILES,
+            "import localstack.runtime.main, harness_lambda_executor.executor",
+        ),
+        Emulator::MiniStack => (MINISTACK_LOCK, &[], "import ministack.app"),
+    }
+}
 
 /// The runtime-executor plugin that runs `provided.al2023` functions as local processes,
 /// as (path relative to the package root, contents).
@@ -88,13 +112,19 @@ impl Venv {
     }
 }
 
-/// The cache key: the lock, the plugin and the interpreter version.
+/// The cache key of LocalStack's venv: the lock, the plugin and the interpreter version.
 pub fn venv_key(python: &Python) -> String {
+    emulator_venv_key(Emulator::LocalStack, python)
+}
+
+/// The cache key of `emulator`'s venv: its lock, its plugin and the interpreter version.
+pub fn emulator_venv_key(emulator: Emulator, python: &Python) -> String {
+    let (lock, plugin, _) = recipe(emulator);
     let mut hasher = Sha256::new();
     hasher.update(python.version_string().as_bytes());
     hasher.update([0]);
-    hasher.update(LOCK.as_bytes());
-    for (name, contents) in PLUGIN_FILES {
+    hasher.update(lock.as_bytes());
+    for (name, contents) in plugin {
         hasher.update([0]);
         hasher.update(name.as_bytes());
         hasher.update([0]);
@@ -104,21 +134,33 @@ pub fn venv_key(python: &Python) -> String {
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-/// Returns the cached venv for `python`, building it first when needed. Progress goes to
-/// `progress` (the CLI passes stderr).
+/// Returns the cached LocalStack venv for `python`, building it first when needed. Progress
+/// goes to `progress` (the CLI passes stderr).
 pub fn ensure_venv(
     python: &Python,
     venvs_dir: &Path,
     progress: &mut dyn Write,
 ) -> Result<Venv, ProvisionError> {
-    let key = venv_key(python);
-    let dir = venvs_dir.join(format!("localstack-{key}"));
+    ensure_emulator_venv(Emulator::LocalStack, python, venvs_dir, progress)
+}
+
+/// Returns the cached venv of `emulator` for `python`, building it first when needed.
+pub fn ensure_emulator_venv(
+    emulator: Emulator,
+    python: &Python,
+    venvs_dir: &Path,
+    progress: &mut dyn Write,
+) -> Result<Venv, ProvisionError> {
+    let (lock_text, plugin, import_check) = recipe(emulator);
+    let slug = emulator.slug();
+    let key = emulator_venv_key(emulator, python);
+    let dir = venvs_dir.join(format!("{slug}-{key}"));
     let venv = Venv { dir: dir.clone() };
     if dir.join(COMPLETE_MARKER).exists() {
         return Ok(venv);
     }
     fs::create_dir_all(venvs_dir).map_err(io_err(venvs_dir))?;
-    let lock_path = venvs_dir.join(format!("localstack-{key}.lock"));
+    let lock_path = venvs_dir.join(format!("{slug}-{key}.lock"));
     let lock = File::create(&lock_path).map_err(io_err(&lock_path))?;
     if lock.try_lock().is_err() {
         let _ = writeln!(
@@ -135,23 +177,25 @@ pub fn ensure_venv(
         let _ = writeln!(progress, "removing an unfinished venv at {}", dir.display());
         fs::remove_dir_all(&dir).map_err(io_err(&dir))?;
     }
-    let log_path = venvs_dir.join(format!("localstack-{key}.log"));
+    let log_path = venvs_dir.join(format!("{slug}-{key}.log"));
     let log = File::create(&log_path).map_err(io_err(&log_path))?;
-    let packages = LOCK
+    let packages = lock_text
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
         .count();
     let _ = writeln!(
         progress,
-        "provisioning LocalStack (Python {} at {}) into {}\n  about half a minute, once; \
+        "provisioning {} (Python {} at {}) into {}\n  about half a minute, once; \
          pip's output goes to {}",
+        emulator.name(),
         python.version_string(),
         python.path.display(),
         dir.display(),
         log_path.display()
     );
 
-    let _ = writeln!(progress, "  [1/4] creating the virtual environment");
+    let steps = if plugin.is_empty() { 3 } else { 4 };
+    let _ = writeln!(progress, "  [1/{steps}] creating the virtual environment");
     let mut cmd = Command::new(&python.path);
     cmd.arg("-m").arg("venv").arg(&dir);
     run_logged("creating the venv", cmd, &log, &log_path, progress, None)?;
@@ -159,8 +203,11 @@ pub fn ensure_venv(
     let scratch = dir.join("harness-src");
     fs::create_dir_all(&scratch).map_err(io_err(&scratch))?;
     let lock_file = scratch.join("requirements.lock");
-    fs::write(&lock_file, LOCK).map_err(io_err(&lock_file))?;
-    let _ = writeln!(progress, "  [2/4] installing {packages} pinned packages");
+    fs::write(&lock_file, lock_text).map_err(io_err(&lock_file))?;
+    let _ = writeln!(
+        progress,
+        "  [2/{steps}] installing {packages} pinned packages"
+    );
     let mut cmd = Command::new(venv.python());
     cmd.args([
         "-m",
@@ -180,12 +227,47 @@ pub fn ensure_venv(
         Some(packages),
     )?;
 
+    if !plugin.is_empty() {
+        let _ = writeln!(
+            progress,
+            "  [3/4] installing the local-process Lambda executor"
+        );
+        install_plugin(&venv, &scratch, plugin, &log, &log_path, progress)?;
+    }
+
     let _ = writeln!(
         progress,
-        "  [3/4] installing the local-process Lambda executor"
+        "  [{steps}/{steps}] checking that {} imports",
+        emulator.name()
     );
+    let mut cmd = Command::new(venv.python());
+    cmd.args(["-c", import_check]);
+    run_logged(
+        "importing the emulator",
+        cmd,
+        &log,
+        &log_path,
+        progress,
+        None,
+    )?;
+
+    let marker = dir.join(COMPLETE_MARKER);
+    fs::write(&marker, key).map_err(io_err(&marker))?;
+    let _ = writeln!(progress, "  {} environment ready", emulator.name());
+    Ok(venv)
+}
+
+/// Writes the plugin's files under `scratch` and installs them into `venv`.
+fn install_plugin(
+    venv: &Venv,
+    scratch: &Path,
+    plugin: &[(&str, &str)],
+    log: &File,
+    log_path: &Path,
+    progress: &mut dyn Write,
+) -> Result<(), ProvisionError> {
     let plugin_dir = scratch.join("executor");
-    for (name, contents) in PLUGIN_FILES {
+    for (name, contents) in plugin {
         let path = plugin_dir.join(name);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(io_err(parent))?;
@@ -199,24 +281,11 @@ pub fn ensure_venv(
     run_logged(
         "installing the executor plugin",
         cmd,
-        &log,
-        &log_path,
+        log,
+        log_path,
         progress,
         None,
-    )?;
-
-    let _ = writeln!(progress, "  [4/4] checking that LocalStack imports");
-    let mut cmd = Command::new(venv.python());
-    cmd.args([
-        "-c",
-        "import localstack.runtime.main, harness_lambda_executor.executor",
-    ]);
-    run_logged("importing LocalStack", cmd, &log, &log_path, progress, None)?;
-
-    let marker = dir.join(COMPLETE_MARKER);
-    fs::write(&marker, venv_key(python)).map_err(io_err(&marker))?;
-    let _ = writeln!(progress, "  LocalStack environment ready");
-    Ok(venv)
+    )
 }
 
 /// Runs one provisioning step, appending its output to the log; with `expected_packages`, shows
@@ -298,6 +367,22 @@ mod tests {
             assert!(line.contains("=="), "unpinned lock line: {line}");
         }
         assert!(LOCK.contains("localstack-core==2026.3.0"));
+        for line in MINISTACK_LOCK.lines().map(str::trim) {
+            if !(line.is_empty() || line.starts_with('#')) {
+                assert!(line.contains("=="), "unpinned lock line: {line}");
+            }
+        }
+        assert!(MINISTACK_LOCK.contains("ministack==1.5.33"));
+    }
+
+    #[test]
+    fn each_emulator_has_a_venv_of_its_own() {
+        let py = python((3, 13, 0));
+        assert_ne!(
+            emulator_venv_key(Emulator::LocalStack, &py),
+            emulator_venv_key(Emulator::MiniStack, &py)
+        );
+        assert_eq!(venv_key(&py), emulator_venv_key(Emulator::LocalStack, &py));
     }
 
     #[test]

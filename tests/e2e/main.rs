@@ -11,6 +11,7 @@ mod gc;
 mod interrupt;
 mod lambda;
 mod mailbox;
+mod ministack;
 mod regressions;
 mod report;
 mod requests;
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
     trials.extend(interrupt::trials());
     trials.extend(lambda::trials());
     trials.extend(mailbox::trials());
+    trials.extend(ministack::trials());
     trials.extend(regressions::trials());
     trials.extend(report::trials());
     trials.extend(scenarios::trials());

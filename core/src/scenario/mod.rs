@@ -57,6 +57,7 @@ pub struct Scenario {
 pub enum TargetName {
     Embedded,
     Localstack,
+    Ministack,
     Aws,
 }
 
@@ -150,9 +151,10 @@ impl Scenario {
 }
 
 impl TargetName {
-    pub const ALL: [TargetName; 3] = [
+    pub const ALL: [TargetName; 4] = [
         TargetName::Embedded,
         TargetName::Localstack,
+        TargetName::Ministack,
         TargetName::Aws,
     ];
 
@@ -161,6 +163,7 @@ impl TargetName {
         match self {
             TargetName::Embedded => "embedded",
             TargetName::Localstack => "localstack",
+            TargetName::Ministack => "ministack",
             TargetName::Aws => "aws",
         }
     }

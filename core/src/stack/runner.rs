@@ -223,15 +223,15 @@ pub fn runner_policy(p: &RunnerParams) -> Value {
             ),
             statement("AliasesOfOurKeys", &["kms:CreateAlias", "kms:DeleteAlias"],
                 vec![p.regional("kms", &format!("alias/{run}-key"))]),
-            // S3, SQS and SNS use the key with the runner's credentials for its uploads, reads
-            // and publishes; never directly.
+            // S3 and SQS use the key with the runner's credentials for its uploads and reads;
+            // never directly. (Only the execution role publishes to the encrypted topics.)
             with_condition(
-                statement("UseOurKeysOnlyThroughS3SqsSns",
+                statement("UseOurKeysOnlyThroughS3Sqs",
                     &["kms:Decrypt", "kms:GenerateDataKey"], keys),
                 json!({
                     "StringEquals": {
                         format!("aws:ResourceTag/{}", TAG_MANAGED_BY.0): TAG_MANAGED_BY.1,
-                        "kms:ViaService": [via("s3"), via("sqs"), via("sns")]
+                        "kms:ViaService": [via("s3"), via("sqs")]
                     }
                 }),
             ),
@@ -271,6 +271,8 @@ pub fn runner_policy(p: &RunnerParams) -> Value {
                 "lambda:GetFunctionEventInvokeConfig",
                 "lambda:GetPolicy",
                 "lambda:InvokeFunction",
+                // GetFunction carries the tags teardown checks only with this.
+                "lambda:ListTags",
                 "lambda:PutFunctionConcurrency",
                 "lambda:PutFunctionEventInvokeConfig",
                 "lambda:UpdateFunctionCode",

@@ -408,6 +408,7 @@ mod tests {
         );
         assert_eq!(exit_code(&anyhow::Error::new(skipped)), 3);
         let unreachable = TargetError::Unreachable {
+            emulator: "LocalStack",
             endpoint: "http://x".into(),
             reason: "refused".into(),
         };

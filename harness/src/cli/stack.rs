@@ -146,7 +146,16 @@ pub(super) async fn check(target_args: &TargetArgs, args: CheckArgs) -> anyhow::
         "{failed} of {} checks failed (details above)",
         outcomes.len()
     );
-    println!("all {} checks held", outcomes.len());
+    let skipped = outcomes.iter().filter(|o| o.skipped.is_some()).count();
+    if skipped == 0 {
+        println!("all {} checks held", outcomes.len());
+    } else {
+        // A skipped check proved nothing: never count it among those that held.
+        println!(
+            "{} checks held, {skipped} skipped (reasons above)",
+            outcomes.len() - skipped
+        );
+    }
     Ok(())
 }
 

@@ -102,26 +102,9 @@ mod tests {
     use aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput;
     use aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput;
     use aws_sdk_s3::types::{DeleteMarkerEntry, Error as KeyError, ObjectVersion};
-    use aws_smithy_mocks::{
-        MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock,
-    };
+    use aws_smithy_mocks::mock;
 
-    fn mocked_s3(rules: &[&Rule]) -> aws_sdk_s3::Client {
-        let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
-        for rule in rules {
-            interceptor = interceptor.with_rule(rule);
-        }
-        let config = aws_sdk_s3::Config::builder()
-            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .region(aws_sdk_s3::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                "AKIDTEST", "secret", None, None, "test",
-            ))
-            .http_client(create_mock_http_client())
-            .interceptor(interceptor)
-            .build();
-        aws_sdk_s3::Client::from_conf(config)
-    }
+    use crate::deploy::mocked_s3::mocked_s3;
 
     fn version(key: &str, id: &str) -> ObjectVersion {
         ObjectVersion::builder().key(key).version_id(id).build()

@@ -9,6 +9,8 @@ mod aws_error;
 mod compute;
 pub mod empty_bucket;
 pub mod gc;
+#[cfg(test)]
+mod mocked_s3;
 mod storage;
 pub mod teardown;
 pub mod verify;

@@ -111,7 +111,9 @@ pub async fn ensure_bucket(ctx: &mut Ctx<'_>, arns: &StackArns) -> Result<(), De
         );
     }
     let created_now = match create.send().await {
-        Ok(_) => true,
+        // us-east-1 answers 200, not BucketAlreadyOwnedByYou, for a bucket we already own, so
+        // only elsewhere does a success prove this very call made it.
+        Ok(_) => arns.region != "us-east-1",
         Err(e) if error_code(&e) == Some("BucketAlreadyOwnedByYou") => false,
         Err(e) => return Err(DeployError::call("s3 CreateBucket", &bucket, e)),
     };
@@ -220,7 +222,7 @@ pub async fn ensure_bucket(ctx: &mut Ctx<'_>, arns: &StackArns) -> Result<(), De
 /// A bucket this deploy created a moment ago but could not tag would be refused by teardown
 /// and gc forever (untagged means foreign to them), so it is deleted at once: it is empty and
 /// the `CreateBucket` that made it succeeded in this very call. A bucket that already existed
-/// is left alone. The returned error says which happened.
+/// (or any bucket in us-east-1, where S3 does not tell) is left alone. The returned error says which happened.
 async fn remove_untagged(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
@@ -396,20 +398,9 @@ async fn report_pending_confirmation(ctx: &mut Ctx<'_>, email: &str, arn: Option
 mod tests {
     use super::*;
     use aws_sdk_s3::operation::delete_bucket::DeleteBucketOutput;
-    use aws_smithy_mocks::{MockResponseInterceptor, Rule, create_mock_http_client, mock};
+    use aws_smithy_mocks::mock;
 
-    fn mocked_s3(rule: &Rule) -> aws_sdk_s3::Client {
-        let config = aws_sdk_s3::Config::builder()
-            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .region(aws_sdk_s3::config::Region::new("eu-west-1"))
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                "AKIDTEST", "secret", None, None, "test",
-            ))
-            .http_client(create_mock_http_client())
-            .interceptor(MockResponseInterceptor::new().with_rule(rule))
-            .build();
-        aws_sdk_s3::Client::from_conf(config)
-    }
+    use crate::deploy::mocked_s3::mocked_s3;
 
     fn tagging_refused() -> DeployError {
         DeployError::Call {
@@ -424,7 +415,7 @@ mod tests {
     async fn regression_a_bucket_created_but_not_tagged_is_not_left_for_teardown_to_refuse() {
         let delete = mock!(aws_sdk_s3::Client::delete_bucket)
             .then_output(|| DeleteBucketOutput::builder().build());
-        let s3 = mocked_s3(&delete);
+        let s3 = mocked_s3(&[&delete]);
         let error = remove_untagged(&s3, "upl-habcdefghij-uploads", true, tagging_refused()).await;
         assert_eq!(delete.num_calls(), 1);
         let text = error.to_string();
@@ -436,7 +427,7 @@ mod tests {
         // A bucket that existed before this deploy is never deleted here.
         let untouched = mock!(aws_sdk_s3::Client::delete_bucket)
             .then_output(|| DeleteBucketOutput::builder().build());
-        let s3 = mocked_s3(&untouched);
+        let s3 = mocked_s3(&[&untouched]);
         let error = remove_untagged(&s3, "upl-habcdefghij-uploads", false, tagging_refused()).await;
         assert_eq!(untouched.num_calls(), 0);
         assert!(!error.to_string().contains("deleted"), "{error}");

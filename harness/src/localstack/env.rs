@@ -10,16 +10,8 @@ use super::{EXECUTOR_NAME, SERVICES};
 /// cleared, so stray AWS or LocalStack variables cannot change what the harness tests).
 pub(super) fn localstack_env(port: u16, dir: &Path) -> Vec<(String, String)> {
     let path = |p: &str| dir.join(p).display().to_string();
-    let inherited =
-        |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
-    vec![
-        (
-            "PATH".into(),
-            inherited("PATH", "/usr/local/bin:/usr/bin:/bin"),
-        ),
-        ("HOME".into(), inherited("HOME", "/root")),
-        ("LANG".into(), "C.UTF-8".into()),
-        ("PYTHONUNBUFFERED".into(), "1".into()),
+    let mut env = base_env();
+    env.extend([
         // Host mode on a loopback port of our choosing (no Docker, nothing exposed).
         ("GATEWAY_LISTEN".into(), format!("127.0.0.1:{port}")),
         // URLs LocalStack hands out (queue URLs) point at that port, not at public DNS names.
@@ -43,6 +35,23 @@ pub(super) fn localstack_env(port: u16, dir: &Path) -> Vec<(String, String)> {
         ("DNS_ADDRESS".into(), "0".into()),
         ("DISABLE_EVENTS".into(), "1".into()),
         ("SKIP_SSL_CERT_DOWNLOAD".into(), "1".into()),
+    ]);
+    env
+}
+
+/// What every emulator process gets from the caller's environment (`PATH`, `HOME`) and a
+/// fixed locale and unbuffered output; the rest of the caller's environment is cleared.
+pub(super) fn base_env() -> Vec<(String, String)> {
+    let inherited =
+        |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    vec![
+        (
+            "PATH".into(),
+            inherited("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        ),
+        ("HOME".into(), inherited("HOME", "/root")),
+        ("LANG".into(), "C.UTF-8".into()),
+        ("PYTHONUNBUFFERED".into(), "1".into()),
     ]
 }
 

@@ -1,4 +1,5 @@
-//! Supervises a LocalStack running on this machine in host mode (no Docker).
+//! Supervises an emulator running on this machine in host mode (no Docker): LocalStack, or
+//! MiniStack (`emulator` says how they differ).
 //!
 //! Start: provision the venv, pick a free loopback port, start LocalStack in its own process
 //! group with its log in a file, and wait for `/_localstack/health` to report every service we
@@ -15,6 +16,7 @@
 //! names is still that instance is in `identify`; telling that LocalStack was restarted
 //! underneath a run is in `session`.
 
+mod emulator;
 mod env;
 mod health;
 mod identify;
@@ -25,6 +27,7 @@ mod supervisor;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use emulator::Emulator;
 #[cfg(test)]
 pub(crate) use identify::testing;
 pub use identify::{CMDLINE_MARKER, Identified, ProcessIdentity, StaleReason, identify};
@@ -52,30 +55,33 @@ pub enum SupervisorError {
         #[source]
         source: std::io::Error,
     },
-    #[error("LocalStack exited during start-up ({status}). Log: {log}\n--- last lines ---\n{tail}")]
+    #[error("{emulator} exited during start-up ({status}). Log: {log}\n--- last lines ---\n{tail}")]
     DiedDuringStart {
+        emulator: &'static str,
         status: String,
         log: PathBuf,
         tail: String,
     },
     #[error(
-        "LocalStack at {endpoint} was not healthy after {waited:?} (last seen: {last}). \
+        "{instance} was not healthy after {waited:?} (last seen: {last}). \
          Log: {log}\n--- last lines ---\n{tail}"
     )]
     NotHealthy {
-        endpoint: String,
+        /// `<emulator> at <endpoint>`.
+        instance: String,
         waited: Duration,
         last: String,
         log: PathBuf,
         tail: String,
     },
-    #[error("LocalStack (pid {pid}) is no longer running. Log: {log}\n--- last lines ---\n{tail}")]
+    #[error("{emulator} (pid {pid}) is no longer running. Log: {log}\n--- last lines ---\n{tail}")]
     Crashed {
+        emulator: &'static str,
         pid: u32,
         log: PathBuf,
         tail: String,
     },
-    #[error("processes survived stopping LocalStack: {0:?}")]
+    #[error("processes survived stopping the emulator: {0:?}")]
     Survivors(Vec<u32>),
 }
 

@@ -1,6 +1,6 @@
-//! The supervisor: starts LocalStack in its own process group and waits until it is healthy,
-//! notices when it has died, and stops its whole process tree (or leaves it running for
-//! `harness down`).
+//! The supervisor: starts an emulator (LocalStack or MiniStack) in its own process group and
+//! waits until it is healthy, notices when it has died, and stops its whole process tree (or
+//! leaves it running for `harness down`).
 
 use std::fs;
 use std::io::Write as _;
@@ -9,27 +9,40 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::env::localstack_env;
+use super::emulator::Emulator;
 use super::health::health;
-use super::identify::{CMDLINE_MARKER, ProcessIdentity};
+use super::identify::ProcessIdentity;
 use super::{InstanceInfo, SERVICES, STOP_GRACE, SupervisorError, io};
 use crate::proc_tree;
 use crate::provision::Venv;
 
-/// A LocalStack process this harness started. Dropping it stops the tree (best effort); call
+/// An emulator process (LocalStack or MiniStack) this harness started. Dropping it stops the
+/// tree (best effort); call
 /// [`EmbeddedLocalStack::stop`] to learn whether anything survived, or
 /// [`EmbeddedLocalStack::detach`] to leave it running for `harness down`.
 #[derive(Debug)]
 pub struct EmbeddedLocalStack {
     info: InstanceInfo,
     child: Option<Child>,
-    /// Kept to start the same LocalStack again ([`EmbeddedLocalStack::restart`]).
+    /// Kept to start the same emulator again ([`EmbeddedLocalStack::restart`]).
     venv: Venv,
+    emulator: Emulator,
 }
 
 impl EmbeddedLocalStack {
     /// Starts LocalStack from `venv` with its files under `dir` and waits until it is healthy.
     pub async fn start(
+        venv: &Venv,
+        dir: &Path,
+        health_timeout: Duration,
+        progress: &mut (dyn std::io::Write + Send),
+    ) -> Result<Self, SupervisorError> {
+        Self::start_emulator(Emulator::LocalStack, venv, dir, health_timeout, progress).await
+    }
+
+    /// Starts `emulator` from `venv` with its files under `dir` and waits until it is healthy.
+    pub async fn start_emulator(
+        emulator: Emulator,
         venv: &Venv,
         dir: &Path,
         health_timeout: Duration,
@@ -41,12 +54,13 @@ impl EmbeddedLocalStack {
             source,
         })?;
         fs::create_dir_all(dir).map_err(io("create the instance dir", dir))?;
-        let log = dir.join("localstack.log");
+        let log = log_path(emulator, dir);
         let log_file = fs::File::create(&log).map_err(io("create the log", &log))?;
-        let (child, info) = spawn(venv, dir, port, log_file)?;
+        let (child, info) = spawn(emulator, venv, dir, port, log_file)?;
         let _ = writeln!(
             progress,
-            "starting LocalStack (pid {}) on {}; log: {}",
+            "starting {} (pid {}) on {}; log: {}",
+            emulator.name(),
             info.pid,
             info.endpoint,
             info.log.display()
@@ -55,12 +69,13 @@ impl EmbeddedLocalStack {
             info,
             child: Some(child),
             venv: venv.clone(),
+            emulator,
         };
         instance.wait_healthy(health_timeout, progress).await?;
         Ok(instance)
     }
 
-    /// Stops the whole tree and starts LocalStack again on the same port and directory, as a
+    /// Stops the whole tree and starts the emulator again on the same port and directory, as a
     /// crash followed by a supervisor's restart would: the endpoint stays, the state (kept in
     /// memory only) is gone. The log continues in the same file after a marker line.
     pub async fn restart(
@@ -74,7 +89,7 @@ impl EmbeddedLocalStack {
         let outcome = tokio::task::spawn_blocking(move || stop_instance(&info, child))
             .await
             .map_err(|e| SupervisorError::Io {
-                what: "stop LocalStack before the restart",
+                what: "stop the emulator before the restart",
                 path: self.info.dir.clone(),
                 source: std::io::Error::other(e),
             })?;
@@ -84,15 +99,22 @@ impl EmbeddedLocalStack {
             .append(true)
             .open(&log)
             .map_err(io("reopen the log", &log))?;
+        let name = self.emulator.name();
         let _ = writeln!(
             log_file,
-            "--- harness: LocalStack (pid {old_pid}) stopped and started again on port {} ---",
+            "--- harness: {name} (pid {old_pid}) stopped and started again on port {} ---",
             self.info.port
         );
-        let (child, info) = spawn(&self.venv, &self.info.dir, self.info.port, log_file)?;
+        let (child, info) = spawn(
+            self.emulator,
+            &self.venv,
+            &self.info.dir,
+            self.info.port,
+            log_file,
+        )?;
         let _ = writeln!(
             progress,
-            "restarting LocalStack on {} (pid {old_pid} -> {})",
+            "restarting {name} on {} (pid {old_pid} -> {})",
             info.endpoint, info.pid
         );
         self.info = info;
@@ -116,6 +138,7 @@ impl EmbeddedLocalStack {
         };
         if exited {
             return Err(SupervisorError::Crashed {
+                emulator: self.emulator.name(),
                 pid: self.info.pid,
                 log: self.info.log.clone(),
                 tail: self.info.log_tail(30),
@@ -134,7 +157,7 @@ impl EmbeddedLocalStack {
             .timeout(Duration::from_secs(2))
             .build()
             .expect("a default reqwest client builds");
-        let url = format!("{}/_localstack/health", self.info.endpoint);
+        let url = format!("{}{}", self.info.endpoint, self.emulator.health_path());
         let mut last: String;
         let mut last_report = Instant::now();
         let _ = writeln!(
@@ -147,6 +170,7 @@ impl EmbeddedLocalStack {
                 && let Ok(Some(status)) = child.try_wait()
             {
                 return Err(SupervisorError::DiedDuringStart {
+                    emulator: self.emulator.name(),
                     status: status.to_string(),
                     log: self.info.log.clone(),
                     tail: self.info.log_tail(30),
@@ -156,7 +180,8 @@ impl EmbeddedLocalStack {
                 Ok(not_ready) if not_ready.is_empty() => {
                     let _ = writeln!(
                         progress,
-                        "LocalStack healthy at {} after {:.2} s",
+                        "{} healthy at {} after {:.2} s",
+                        self.emulator.name(),
                         self.info.endpoint,
                         started.elapsed().as_secs_f64()
                     );
@@ -167,7 +192,7 @@ impl EmbeddedLocalStack {
             }
             if started.elapsed() >= timeout {
                 return Err(SupervisorError::NotHealthy {
-                    endpoint: self.info.endpoint.clone(),
+                    instance: format!("{} at {}", self.emulator.name(), self.info.endpoint),
                     waited: started.elapsed(),
                     last,
                     log: self.info.log.clone(),
@@ -195,7 +220,12 @@ impl EmbeddedLocalStack {
         no_survivors(stop_instance(&self.info, self.child.take()))
     }
 
-    /// Leaves LocalStack running past this process and returns what identifies it.
+    /// The emulator this instance runs.
+    pub fn emulator(&self) -> Emulator {
+        self.emulator
+    }
+
+    /// Leaves the emulator running past this process and returns what identifies it.
     pub fn detach(mut self) -> InstanceInfo {
         // Dropping a std Child neither kills nor waits; the init process reaps it later.
         self.child.take();
@@ -240,22 +270,28 @@ fn no_survivors(
     }
 }
 
-/// Spawns LocalStack on `port` with its files under `dir` and its output into `log_file`.
+/// Where `emulator`'s output goes under its instance directory.
+fn log_path(emulator: Emulator, dir: &Path) -> PathBuf {
+    dir.join(format!("{}.log", emulator.slug()))
+}
+
+/// Spawns `emulator` on `port` with its files under `dir` and its output into `log_file`.
 fn spawn(
+    emulator: Emulator,
     venv: &Venv,
     dir: &Path,
     port: u16,
     log_file: fs::File,
 ) -> Result<(Child, InstanceInfo), SupervisorError> {
-    let log = dir.join("localstack.log");
+    let log = log_path(emulator, dir);
     for scratch in SCRATCH_DIRS {
         fs::create_dir_all(dir.join(scratch)).map_err(io("create the instance dir", dir))?;
     }
     let err_file = log_file.try_clone().map_err(io("open the log", &log))?;
     let mut cmd = Command::new(venv.python());
-    cmd.args(["-m", CMDLINE_MARKER])
+    cmd.args(["-m", emulator.module()])
         .env_clear()
-        .envs(localstack_env(port, dir))
+        .envs(emulator.env(port, dir))
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(log_file)
@@ -263,7 +299,7 @@ fn spawn(
         .process_group(0);
     let child = cmd
         .spawn()
-        .map_err(io("start LocalStack", &venv.python()))?;
+        .map_err(io("start the emulator", &venv.python()))?;
     let info = InstanceInfo {
         pid: child.id(),
         port,

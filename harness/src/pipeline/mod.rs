@@ -141,7 +141,13 @@ impl<'a> Run<'a> {
 }
 
 /// The session of the target's emulator, to notice a restart later (`None` on AWS).
+/// Notes LocalStack's session (`/_localstack/info`). MiniStack reports no session or start
+/// time, so a restart underneath a run there is not told apart from a pipeline failure; an
+/// embedded MiniStack's death is still caught by the supervisor.
 async fn watch_emulator(target: &Target) -> Result<Option<SessionWatch>, Finding> {
+    if target.emulator() != Some(crate::localstack::Emulator::LocalStack) {
+        return Ok(None);
+    }
     match &target.endpoint_url {
         Some(endpoint) => SessionWatch::start(endpoint)
             .await

@@ -12,7 +12,7 @@ pub struct AwsArgs {
     /// Region to deploy to and call (default: the profile's, or us-east-1 on LocalStack).
     #[arg(long, global = true)]
     pub region: Option<String>,
-    /// Endpoint of a LocalStack started elsewhere (target `localstack`).
+    /// Endpoint of an emulator started elsewhere (targets `localstack` and `ministack`).
     #[arg(long, global = true, value_parser = parse_endpoint_url)]
     pub endpoint_url: Option<String>,
 }
@@ -24,6 +24,8 @@ pub enum TargetKind {
     Embedded,
     /// A LocalStack reachable at --endpoint-url.
     Localstack,
+    /// A MiniStack the harness starts itself (no Docker), or the one at --endpoint-url.
+    Ministack,
     /// A real AWS account.
     Aws,
 }
@@ -43,7 +45,7 @@ pub struct TargetArgs {
     /// With --target localstack: start LocalStack's pinned Docker image (needs a Docker daemon).
     #[arg(long, global = true)]
     pub docker: bool,
-    /// Python >= 3.12 for the embedded LocalStack (default: discovered).
+    /// Python >= 3.12 for the embedded LocalStack or MiniStack (default: discovered).
     #[arg(long, env = "HARNESS_PYTHON", global = true)]
     pub python: Option<PathBuf>,
     #[command(flatten)]

@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
+use super::start_embedded_emulator;
 use super::{
     AwsArgs, DEFAULT_LOCALSTACK_REGION, Target, TargetArgs, TargetError, TargetKind,
     localstack_sdk_config, start_embedded,
 };
-use crate::localstack::{self, EmbeddedLocalStack};
+use crate::localstack::{self, EmbeddedLocalStack, Emulator};
 use crate::paths;
 
 impl Target {
@@ -70,9 +71,28 @@ impl Target {
                     .endpoint_url
                     .clone()
                     .ok_or(TargetError::MissingEndpoint)?;
-                check_reachable(&endpoint).await?;
+                check_reachable(Emulator::LocalStack, &endpoint).await?;
                 Ok(Self::localstack(TargetKind::Localstack, &endpoint, &args.aws, None).await)
             }
+            TargetKind::Ministack => match &args.aws.endpoint_url {
+                Some(endpoint) => {
+                    check_reachable(Emulator::MiniStack, endpoint).await?;
+                    Ok(Self::localstack(TargetKind::Ministack, endpoint, &args.aws, None).await)
+                }
+                None => {
+                    let instance =
+                        start_embedded_emulator(Emulator::MiniStack, args.python.clone(), progress)
+                            .await?;
+                    let endpoint = instance.endpoint().to_owned();
+                    Ok(Self::localstack(
+                        TargetKind::Ministack,
+                        &endpoint,
+                        &args.aws,
+                        Some(instance),
+                    )
+                    .await)
+                }
+            },
             TargetKind::Aws => {
                 if args.aws.endpoint_url.is_some() {
                     return Err(TargetError::StrayEndpoint);
@@ -162,9 +182,16 @@ impl Target {
     }
 }
 
-async fn check_reachable(endpoint: &str) -> Result<(), TargetError> {
-    let url = format!("{}/_localstack/health", endpoint.trim_end_matches('/'));
+/// Whether `endpoint` answers `emulator`'s health document (MiniStack also answers LocalStack's
+/// path, LocalStack not MiniStack's, so each is asked for its own).
+async fn check_reachable(emulator: Emulator, endpoint: &str) -> Result<(), TargetError> {
+    let url = format!(
+        "{}{}",
+        endpoint.trim_end_matches('/'),
+        emulator.health_path()
+    );
     let unreachable = |reason: String| TargetError::Unreachable {
+        emulator: emulator.name(),
         endpoint: crate::redact::secrets(endpoint).into_owned(),
         reason: crate::redact::secrets(&reason).into_owned(),
     };
@@ -190,7 +217,7 @@ mod tests {
 
     #[tokio::test]
     async fn regression_an_unreachable_endpoint_error_hides_its_password() {
-        let error = check_reachable("http://user:s3cret@127.0.0.1:9")
+        let error = check_reachable(Emulator::LocalStack, "http://user:s3cret@127.0.0.1:9")
             .await
             .unwrap_err()
             .to_string();

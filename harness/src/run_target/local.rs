@@ -8,7 +8,7 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 use super::TargetError;
-use crate::localstack::{EmbeddedLocalStack, InstanceInfo};
+use crate::localstack::{EmbeddedLocalStack, Emulator, InstanceInfo};
 use crate::paths;
 use crate::provision;
 use crate::python;
@@ -18,29 +18,53 @@ pub async fn start_embedded(
     python: Option<PathBuf>,
     progress: &mut (dyn std::io::Write + Send),
 ) -> Result<EmbeddedLocalStack, TargetError> {
+    start_embedded_emulator(Emulator::LocalStack, python, progress).await
+}
+
+/// Provisions `emulator`'s venv and starts an instance owned by the caller.
+pub async fn start_embedded_emulator(
+    emulator: Emulator,
+    python: Option<PathBuf>,
+    progress: &mut (dyn std::io::Write + Send),
+) -> Result<EmbeddedLocalStack, TargetError> {
     let python = python::discover(python.as_deref())?;
     // Provisioning is blocking work (pip); keep it off the async workers. Its progress goes
     // straight to stderr so a user sees it while it happens.
     let venv = tokio::task::spawn_blocking(move || {
-        provision::ensure_venv(&python, &paths::venvs_dir(), &mut std::io::stderr())
+        provision::ensure_emulator_venv(
+            emulator,
+            &python,
+            &paths::venvs_dir(),
+            &mut std::io::stderr(),
+        )
     })
     .await
     .map_err(|e| TargetError::Join(e.to_string()))??;
-    let dir = paths::instances_dir().join(instance_dir_name());
-    let instance =
-        EmbeddedLocalStack::start(&venv, &dir, Duration::from_secs(180), progress).await?;
+    let dir = paths::instances_dir().join(instance_dir_name(emulator));
+    let instance = EmbeddedLocalStack::start_emulator(
+        emulator,
+        &venv,
+        &dir,
+        Duration::from_secs(180),
+        progress,
+    )
+    .await?;
     Ok(instance)
 }
 
-fn instance_dir_name() -> String {
+fn instance_dir_name(emulator: Emulator) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or(0);
-    format!("ls-{}-{nanos}", std::process::id())
+    let short = match emulator {
+        Emulator::LocalStack => "ls",
+        Emulator::MiniStack => "ms",
+    };
+    format!("{short}-{}-{nanos}", std::process::id())
 }
 
-/// LocalStack accepts any credentials; fixed test ones keep real ones out of the picture.
+/// The emulators accept any credentials; fixed test ones keep real ones out of the picture.
 pub async fn localstack_sdk_config(endpoint: &str, region: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)

@@ -3,6 +3,8 @@
 //! * `embedded` (default): a LocalStack this harness starts on this machine (or the one
 //!   `harness up` left running), with Lambda functions run as local processes.
 //! * `localstack`: a LocalStack started elsewhere (e.g. in Docker), at `--endpoint-url`.
+//! * `ministack`: MiniStack, a second emulator: started by this harness like the embedded
+//!   LocalStack, or attached at `--endpoint-url`.
 //! * `aws`: a real account, credentials and region from the standard aws-config chain.
 //!
 //! The endpoint, region and credentials flow from here into every SDK client.
@@ -18,12 +20,14 @@ mod local;
 
 use aws_config::{Region, SdkConfig};
 
-use crate::localstack::{EmbeddedLocalStack, SupervisorError};
+use crate::localstack::{EmbeddedLocalStack, Emulator, SupervisorError};
 use crate::provision::ProvisionError;
 use crate::python::PythonError;
 
 pub use args::{AwsArgs, TargetArgs, TargetKind};
-pub use local::{describe_instance, localstack_sdk_config, start_embedded};
+pub use local::{
+    describe_instance, localstack_sdk_config, start_embedded, start_embedded_emulator,
+};
 
 /// Region used on LocalStack targets unless `--region` says otherwise.
 pub const DEFAULT_LOCALSTACK_REGION: &str = "us-east-1";
@@ -48,13 +52,18 @@ pub enum TargetError {
     )]
     MissingEndpoint,
     #[error(
-        "--endpoint-url only applies to --target localstack; drop it or add --target localstack"
+        "--endpoint-url only applies to --target localstack or --target ministack; drop it or \
+         add one of those"
     )]
     StrayEndpoint,
     #[error(
-        "{endpoint} does not answer as a LocalStack ({reason}); start it first or fix --endpoint-url"
+        "{endpoint} does not answer as a {emulator} ({reason}); start it first or fix --endpoint-url"
     )]
-    Unreachable { endpoint: String, reason: String },
+    Unreachable {
+        emulator: &'static str,
+        endpoint: String,
+        reason: String,
+    },
     #[error("provisioning was interrupted: {0}")]
     Join(String),
     #[error(
@@ -188,6 +197,15 @@ impl Target {
         }
     }
 
+    /// The emulator this target runs on; `None` on AWS.
+    pub fn emulator(&self) -> Option<Emulator> {
+        match self.kind {
+            TargetKind::Aws => None,
+            TargetKind::Ministack => Some(Emulator::MiniStack),
+            TargetKind::Embedded | TargetKind::Localstack => Some(Emulator::LocalStack),
+        }
+    }
+
     /// One line saying what this target is.
     pub fn describe(&self) -> String {
         match (&self.kind, &self.endpoint_url) {
@@ -195,7 +213,8 @@ impl Target {
             (kind, Some(endpoint)) => {
                 let kind = format!("{kind:?}").to_lowercase();
                 let endpoint = crate::redact::secrets(endpoint);
-                format!("{kind} LocalStack at {endpoint} (region {})", self.region)
+                let emulator = self.emulator().map_or("emulator", Emulator::name);
+                format!("{kind} {emulator} at {endpoint} (region {})", self.region)
             }
             (kind, None) => format!("{kind:?}"),
         }
@@ -214,6 +233,12 @@ impl Target {
                 format!("--target localstack --endpoint-url {endpoint}")
             }
             (TargetKind::Localstack, None) => "--target localstack".into(),
+            (TargetKind::Ministack, _) if self.embedded.is_some() => "--target ministack".into(),
+            (TargetKind::Ministack, Some(endpoint)) => {
+                let endpoint = crate::redact::secrets(endpoint);
+                format!("--target ministack --endpoint-url {endpoint}")
+            }
+            (TargetKind::Ministack, None) => "--target ministack".into(),
             (TargetKind::Aws, _) => format!("--target aws --region {}", self.region),
         }
     }

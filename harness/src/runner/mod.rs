@@ -27,6 +27,7 @@ pub fn target_name(kind: TargetKind) -> TargetName {
     match kind {
         TargetKind::Embedded => TargetName::Embedded,
         TargetKind::Localstack => TargetName::Localstack,
+        TargetKind::Ministack => TargetName::Ministack,
         TargetKind::Aws => TargetName::Aws,
     }
 }

@@ -357,6 +357,12 @@ impl Classifier {
                 Authorization::new(&action, function(name))
                     .with("lambda:Principal", &string(&body["Principal"])),
             ],
+            // GetFunction answers the function's tags only if the caller may lambda:ListTags
+            // (else a TagsError in their place), and teardown reads our tags from it.
+            "GetFunction" => vec![
+                Authorization::new(&action, function(name)),
+                Authorization::new("lambda:ListTags", function(name)),
+            ],
             _ => vec![Authorization::new(&action, function(name))],
         })
     }

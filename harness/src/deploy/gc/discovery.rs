@@ -128,6 +128,20 @@ async fn list_buckets(target: &Target, found: &mut Discovery) -> Result<(), Stri
             {
                 run.other_region = Some(region.to_owned());
             }
+            // A region-mismatch bucket here belongs to a stack elsewhere: its tag says where,
+            // and only a teardown from there removes it.
+            let lives_here = bucket
+                .bucket_region()
+                .is_none_or(|r| r.is_empty() || r == target.region);
+            if lives_here
+                && let Some(run_id) = is_ours(name)
+                && name == StackNames::with_default_prefix(&run_id).mismatch_bucket
+                && let Some(home) = mismatch_bucket_home(target, name).await?
+                && home != target.region
+                && let Some(run) = found.runs.get_mut(&run_id)
+            {
+                run.other_region = Some(home);
+            }
         }
     }
     Ok(())
@@ -240,6 +254,24 @@ async fn list_roles(target: &Target, found: &mut Discovery) -> Result<(), String
         }
     }
     Ok(())
+}
+
+/// The `harness-region` tag of the region-mismatch bucket `name` (`None` without one).
+async fn mismatch_bucket_home(target: &Target, name: &str) -> Result<Option<String>, String> {
+    match target.s3().get_bucket_tagging().bucket(name).send().await {
+        Ok(out) => Ok(out
+            .tag_set()
+            .iter()
+            .find(|t| t.key() == TAG_REGION)
+            .map(|t| t.value().to_owned())),
+        Err(e) if crate::deploy::aws_error::error_code(&e) == Some("NoSuchTagSet") => Ok(None),
+        // In another region than the client's (the stack's own gc): its stack is here.
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 301) => Ok(None),
+        Err(e) => Err(format!(
+            "reading the tags of s3 bucket {name}: {}",
+            describe(&e)
+        )),
+    }
 }
 
 /// The `harness-region` tag of role `name` (`None` for a role made before roles carried it).

@@ -97,7 +97,7 @@ impl Resource {
         if !matches!(self, Resource::MismatchBucket) {
             return Ok(Some(t.s3()));
         }
-        match bucket_region(t, self.bucket_name(n)).await? {
+        match bucket_region(&t.s3(), &t.region, self.bucket_name(n)).await? {
             None => Ok(None),
             Some(region) if region == t.region => Ok(Some(t.s3())),
             Some(region) => Ok(Some(t.s3_in(&region).await)),
@@ -124,12 +124,16 @@ impl Resource {
 /// The region `bucket` lives in, `None` when it does not exist. S3 answers `HeadBucket` from
 /// another region with an error (301, or 400 for a signature of the wrong region) that names
 /// the bucket's region in `x-amz-bucket-region`.
-async fn bucket_region(t: &Target, bucket: &str) -> Result<Option<String>, String> {
-    match t.s3().head_bucket().bucket(bucket).send().await {
+async fn bucket_region(
+    s3: &aws_sdk_s3::Client,
+    here: &str,
+    bucket: &str,
+) -> Result<Option<String>, String> {
+    match s3.head_bucket().bucket(bucket).send().await {
         Ok(out) => Ok(Some(
             out.bucket_region()
                 .filter(|r| !r.is_empty())
-                .unwrap_or(&t.region)
+                .unwrap_or(here)
                 .to_owned(),
         )),
         Err(e) => {
@@ -143,5 +147,60 @@ async fn bucket_region(t: &Target, bucket: &str) -> Result<Option<String>, Strin
                 _ => Err(text(e)),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_smithy_mocks::{Rule, mock};
+
+    use crate::deploy::mocked_s3::mocked_s3;
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    fn answer(status: u16, region: Option<&'static str>) -> Rule {
+        mock!(aws_sdk_s3::Client::head_bucket).then_http_response(move || {
+            let mut response = HttpResponse::new(
+                StatusCode::try_from(status).expect("a valid status"),
+                SdkBody::empty(),
+            );
+            if let Some(region) = region {
+                response.headers_mut().insert("x-amz-bucket-region", region);
+            }
+            response
+        })
+    }
+
+    #[tokio::test]
+    async fn a_bucket_in_another_region_is_found_where_s3_says_it_is() {
+        for status in [301, 400] {
+            let rule = answer(status, Some("us-east-2"));
+            let found = bucket_region(
+                &mocked_s3(&[&rule]),
+                "eu-west-1",
+                "upl-habcdefghij-mismatch",
+            )
+            .await
+            .unwrap();
+            assert_eq!(found.as_deref(), Some("us-east-2"), "HTTP {status}");
+        }
+        let rule = answer(200, None);
+        let here = bucket_region(&mocked_s3(&[&rule]), "eu-west-1", "b")
+            .await
+            .unwrap();
+        assert_eq!(here.as_deref(), Some("eu-west-1"));
+        let rule = answer(404, None);
+        let missing = bucket_region(&mocked_s3(&[&rule]), "eu-west-1", "b")
+            .await
+            .unwrap();
+        assert_eq!(missing, None);
+        let rule = answer(500, None);
+        assert!(
+            bucket_region(&mocked_s3(&[&rule]), "eu-west-1", "b")
+                .await
+                .is_err()
+        );
     }
 }
