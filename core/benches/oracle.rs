@@ -73,6 +73,7 @@ fn run(n: usize) -> Run {
             verdict: "encrypted".to_owned(),
             failures_expected: 0,
             sequencer_orders_overwrites: true,
+            email_unobservable: None,
         },
         uploads: Vec::with_capacity(n),
         fifo: Vec::with_capacity(n),

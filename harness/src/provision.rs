@@ -14,7 +14,6 @@ use std::process::{Command, Stdio};
 
 use sha2::{Digest, Sha256};
 
-use crate::localstack::Emulator;
 use crate::python::Python;
 
 /// The fully pinned lock of LocalStack and its dependencies (pip freeze format).
@@ -23,27 +22,35 @@ pub const LOCK: &str = include_str!("../localstack/requirements.lock");
 /// The fully pinned lock of MiniStack and its dependencies (pip freeze format).
 pub const MINISTACK_LOCK: &str = include_str!("../ministack/requirements.lock");
 
-/// What provisioning installs for `emulator`: its lock, the plugin to install after it, and
-/// the import that proves the venv works.
-fn recipe(
-    emulator: Emulator,
-) -> (
-    &'static str,
-    &'static [(&'static str, &'static str)],
-    &'static str,
-) {
-    match emulator {
-        Emulator::LocalStack => (
-            LOCK,
-            PLUGIN_FILES,
-            "import localstack.runtime.main, harness_lambda_executor.executor",
-        ),
-        Emulator::MiniStack => (MINISTACK_LOCK, &[], "import ministack.app"),
-    }
+/// What provisioning installs for one emulator: its lock, the plugin to install after it, and
+/// the import that proves the venv works; `name` is for messages, `slug` for file names.
+#[derive(Debug)]
+pub struct Recipe {
+    pub name: &'static str,
+    pub slug: &'static str,
+    pub lock: &'static str,
+    pub plugin: &'static [(&'static str, &'static str)],
+    pub import_check: &'static str,
 }
 
-/// The runtime-executor plugin that runs `provided.al2023` functions as local processes,
-/// as (path relative to the package root, contents).
+/// LocalStack with the harness's local-process Lambda executor.
+pub const LOCALSTACK: Recipe = Recipe {
+    name: "LocalStack",
+    slug: "localstack",
+    lock: LOCK,
+    plugin: PLUGIN_FILES,
+    import_check: "import localstack.runtime.main, harness_lambda_executor.executor",
+};
+
+/// MiniStack, which runs functions as local processes itself (no plugin).
+pub const MINISTACK: Recipe = Recipe {
+    name: "MiniStack",
+    slug: "ministack",
+    lock: MINISTACK_LOCK,
+    plugin: &[],
+    import_check: "import ministack.app",
+};
+
 pub const PLUGIN_FILES: &[(&str, &str)] = &[
     (
         "pyproject.toml",
@@ -114,17 +121,16 @@ impl Venv {
 
 /// The cache key of LocalStack's venv: the lock, the plugin and the interpreter version.
 pub fn venv_key(python: &Python) -> String {
-    emulator_venv_key(Emulator::LocalStack, python)
+    emulator_venv_key(&LOCALSTACK, python)
 }
 
-/// The cache key of `emulator`'s venv: its lock, its plugin and the interpreter version.
-pub fn emulator_venv_key(emulator: Emulator, python: &Python) -> String {
-    let (lock, plugin, _) = recipe(emulator);
+/// The cache key of an emulator's venv: its lock, its plugin and the interpreter version.
+pub fn emulator_venv_key(recipe: &Recipe, python: &Python) -> String {
     let mut hasher = Sha256::new();
     hasher.update(python.version_string().as_bytes());
     hasher.update([0]);
-    hasher.update(lock.as_bytes());
-    for (name, contents) in plugin {
+    hasher.update(recipe.lock.as_bytes());
+    for (name, contents) in recipe.plugin {
         hasher.update([0]);
         hasher.update(name.as_bytes());
         hasher.update([0]);
@@ -141,19 +147,20 @@ pub fn ensure_venv(
     venvs_dir: &Path,
     progress: &mut dyn Write,
 ) -> Result<Venv, ProvisionError> {
-    ensure_emulator_venv(Emulator::LocalStack, python, venvs_dir, progress)
+    ensure_emulator_venv(&LOCALSTACK, python, venvs_dir, progress)
 }
 
-/// Returns the cached venv of `emulator` for `python`, building it first when needed.
+/// Returns the cached venv of the emulator `recipe` describes for `python`, building it first
+/// when needed.
 pub fn ensure_emulator_venv(
-    emulator: Emulator,
+    recipe: &Recipe,
     python: &Python,
     venvs_dir: &Path,
     progress: &mut dyn Write,
 ) -> Result<Venv, ProvisionError> {
-    let (lock_text, plugin, import_check) = recipe(emulator);
-    let slug = emulator.slug();
-    let key = emulator_venv_key(emulator, python);
+    let (lock_text, plugin, import_check) = (recipe.lock, recipe.plugin, recipe.import_check);
+    let slug = recipe.slug;
+    let key = emulator_venv_key(recipe, python);
     let dir = venvs_dir.join(format!("{slug}-{key}"));
     let venv = Venv { dir: dir.clone() };
     if dir.join(COMPLETE_MARKER).exists() {
@@ -187,7 +194,7 @@ pub fn ensure_emulator_venv(
         progress,
         "provisioning {} (Python {} at {}) into {}\n  about half a minute, once; \
          pip's output goes to {}",
-        emulator.name(),
+        recipe.name,
         python.version_string(),
         python.path.display(),
         dir.display(),
@@ -238,7 +245,7 @@ pub fn ensure_emulator_venv(
     let _ = writeln!(
         progress,
         "  [{steps}/{steps}] checking that {} imports",
-        emulator.name()
+        recipe.name
     );
     let mut cmd = Command::new(venv.python());
     cmd.args(["-c", import_check]);
@@ -253,7 +260,7 @@ pub fn ensure_emulator_venv(
 
     let marker = dir.join(COMPLETE_MARKER);
     fs::write(&marker, key).map_err(io_err(&marker))?;
-    let _ = writeln!(progress, "  {} environment ready", emulator.name());
+    let _ = writeln!(progress, "  {} environment ready", recipe.name);
     Ok(venv)
 }
 
@@ -379,10 +386,10 @@ mod tests {
     fn each_emulator_has_a_venv_of_its_own() {
         let py = python((3, 13, 0));
         assert_ne!(
-            emulator_venv_key(Emulator::LocalStack, &py),
-            emulator_venv_key(Emulator::MiniStack, &py)
+            emulator_venv_key(&LOCALSTACK, &py),
+            emulator_venv_key(&MINISTACK, &py)
         );
-        assert_eq!(venv_key(&py), emulator_venv_key(Emulator::LocalStack, &py));
+        assert_eq!(venv_key(&py), emulator_venv_key(&LOCALSTACK, &py));
     }
 
     #[test]

@@ -21,6 +21,10 @@ pub fn trials() -> Vec<Trial> {
             "ministack::an_endpoint_that_is_not_ministack_is_refused",
             an_endpoint_that_is_not_ministack_is_refused,
         ),
+        Trial::test(
+            "ministack::harness_run_passes_every_scenario_that_applies",
+            harness_run_passes_every_scenario_that_applies,
+        ),
     ]
 }
 
@@ -75,6 +79,57 @@ fn harness_check_proves_the_pipeline_and_skips_only_the_email() -> Result<(), Fa
     let left = processes_under(state.path());
     if !left.is_empty() {
         return Err(format!("processes left running under the state dir: {left:?}").into());
+    }
+    Ok(())
+}
+
+/// `harness --target ministack run`: every scenario that applies there (all but the chaos ones,
+/// which are not proven on MiniStack yet) passes, with the email rules skipped and said why.
+fn harness_run_passes_every_scenario_that_applies() -> Result<(), Failed> {
+    let state = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let reports = state.path().join("reports");
+    let reports_arg = reports.display().to_string();
+    let out = harness(
+        state.path(),
+        &[
+            "--target",
+            "ministack",
+            "run",
+            "--handler-build",
+            "dev",
+            "--report-dir",
+            &reports_arg,
+        ],
+    )?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if !out.status.success() {
+        return Err(format!(
+            "harness run on MiniStack failed ({}):\n{stdout}\n{stderr}",
+            out.status
+        )
+        .into());
+    }
+    let passed = stdout
+        .lines()
+        .filter(|l| l.split_whitespace().nth(1) == Some("passed"))
+        .count();
+    let skipped_chaos = stdout
+        .lines()
+        .filter(|l| l.starts_with("chaos-") && l.split_whitespace().nth(1) == Some("skipped"))
+        .count();
+    if passed != 8 || skipped_chaos != 7 {
+        return Err(
+            format!("wanted 8 scenarios passed and 7 chaos ones skipped:\n{stdout}").into(),
+        );
+    }
+    let default =
+        std::fs::read_to_string(reports.join("default.json")).map_err(|e| e.to_string())?;
+    if !default.contains("every email rule: MiniStack's SNS email subscriptions are a stub") {
+        return Err(format!(
+            "the default scenario's report does not say why email was skipped:\n{default}"
+        )
+        .into());
     }
     Ok(())
 }

@@ -29,6 +29,7 @@ pub fn expect() -> Expect {
         verdict: "encrypted".into(),
         failures_expected: 0,
         sequencer_orders_overwrites: true,
+        email_unobservable: None,
     }
 }
 

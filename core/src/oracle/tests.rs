@@ -326,6 +326,26 @@ fn failure_count_mismatch_carries_truncated_bodies() {
 }
 
 #[test]
+fn where_email_cannot_be_read_its_rules_are_skipped_with_the_reason_never_passed() {
+    let ups = uploads(2);
+    let (f, _) = perfect(&ups);
+    // Without the reason, no email is a violation of the object...
+    let j = judge(&expect(), &ups, &f, &[], &[]);
+    assert!(!j.passed());
+    // ...with it, the email rules are skipped and say why; the FIFO rules still hold.
+    let ministack = Expect {
+        email_unobservable: Some("email is a stub here".into()),
+        ..expect()
+    };
+    let j = judge(&ministack, &ups, &f, &[], &[]);
+    assert!(j.passed(), "{:?}", j.violations);
+    assert_eq!(j.skipped, ["every email rule: email is a stub here"]);
+    assert_eq!(j.objects[0].fifo_messages, 1);
+    // A FIFO shortfall is still caught.
+    assert!(!judge(&ministack, &ups, &f[..1], &[], &[]).passed());
+}
+
+#[test]
 fn identical_content_versions_are_counted_per_key_and_etag() {
     let ups = [
         upload(0, "same", Some("v0"), "e"),

@@ -133,6 +133,7 @@ impl<M: Mailbox + Send> Bench<'_, M> {
             verdict: "encrypted".into(),
             failures_expected: 0,
             sequencer_orders_overwrites: self.sequencer_orders_overwrites,
+            email_unobservable: None,
         };
         let judging = Instant::now();
         let judgement = oracle::judge(

@@ -27,6 +27,15 @@ fn bench_config(args: &BenchArgs) -> anyhow::Result<BenchConfig> {
 
 pub(super) async fn bench(target_args: &TargetArgs, args: BenchArgs) -> anyhow::Result<()> {
     let config = bench_config(&args)?;
+    if target_args.target == crate::run_target::TargetKind::Ministack {
+        // Refused before anything starts: its email is a stub, and the bench proves each file.
+        return Err(super::UsageError(
+            "harness bench does not run on --target ministack yet: it verifies every file's \
+             email, which MiniStack cannot deliver (issue \"A second emulator, MiniStack\")"
+                .into(),
+        )
+        .into());
+    }
     let seed = config.seed;
     eprintln!("seed {seed} (replay with --seed {seed})");
     let (target, stack) = prepare(target_args, &args.stack).await?;

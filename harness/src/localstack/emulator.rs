@@ -15,18 +15,12 @@ pub enum Emulator {
 impl Emulator {
     /// The name users know it by, for messages.
     pub fn name(self) -> &'static str {
-        match self {
-            Emulator::LocalStack => "LocalStack",
-            Emulator::MiniStack => "MiniStack",
-        }
+        self.recipe().name
     }
 
     /// Lowercase, for file and directory names (venvs, logs).
     pub fn slug(self) -> &'static str {
-        match self {
-            Emulator::LocalStack => "localstack",
-            Emulator::MiniStack => "ministack",
-        }
+        self.recipe().slug
     }
 
     /// The module run with `python -m`; also what its command line is recognised by.
@@ -34,6 +28,14 @@ impl Emulator {
         match self {
             Emulator::LocalStack => super::CMDLINE_MARKER,
             Emulator::MiniStack => "ministack",
+        }
+    }
+
+    /// What provisioning installs for it.
+    pub fn recipe(self) -> &'static crate::provision::Recipe {
+        match self {
+            Emulator::LocalStack => &crate::provision::LOCALSTACK,
+            Emulator::MiniStack => &crate::provision::MINISTACK,
         }
     }
 

@@ -60,6 +60,16 @@ impl MailSetup {
         }
     }
 
+    /// Why no alert email can be read back on `target` at all, whatever is deployed (MiniStack
+    /// without an S3 mailbox): a run there judges everything but the email, which it skips with
+    /// this reason.
+    pub fn unobservable(&self, target: &Target) -> Option<&'static str> {
+        match (self, target.emulator()) {
+            (Self::Auto, Some(Emulator::MiniStack)) => Some(MINISTACK_EMAIL_STUB),
+            _ => None,
+        }
+    }
+
     /// The flags that choose this mailbox again, for replay commands (none for the default).
     pub fn replay_flags(&self) -> String {
         match self {

@@ -44,6 +44,9 @@ pub struct Run<'a> {
     pub confirmed_subscription: Option<String>,
     /// Time zero of the run: uploads and deliveries are stamped in ms since it.
     pub epoch: Instant,
+    /// Why no email can be read back on this target (then none is waited for, and the oracle
+    /// skips its email rules with this reason); `None` where mail is read.
+    pub email_unobservable: Option<String>,
     watch: Option<SessionWatch>,
 }
 
@@ -70,6 +73,7 @@ impl<'a> Run<'a> {
             mailbox,
             confirmed_subscription,
             epoch,
+            email_unobservable: None,
             watch,
         })
     }
@@ -136,6 +140,7 @@ impl<'a> Run<'a> {
             verdict: scenario.expect.verdict.clone(),
             failures_expected: scenario.expect.failures,
             sequencer_orders_overwrites: self.target.kind == TargetKind::Aws,
+            email_unobservable: self.email_unobservable.clone(),
         }
     }
 }

@@ -32,7 +32,7 @@ pub async fn start_embedded_emulator(
     // straight to stderr so a user sees it while it happens.
     let venv = tokio::task::spawn_blocking(move || {
         provision::ensure_emulator_venv(
-            emulator,
+            emulator.recipe(),
             &python,
             &paths::venvs_dir(),
             &mut std::io::stderr(),

@@ -117,7 +117,45 @@ pub async fn teardown(
         }
     }
     report.leftovers = leftovers(target, names, account).await;
+    if let Some(again) = log_group_recreated(target, names, &report).await {
+        let _ = writeln!(progress, "  {again}");
+        report.leftovers = leftovers(target, names, account).await;
+    }
     report
+}
+
+/// MiniStack writes a function's logs after each invocation and creates the log group when it
+/// is missing, whatever the role may do (AWS would refuse: the role has no
+/// `logs:CreateLogGroup`). An invocation still running when teardown deleted the group (the
+/// last upload's) brings it back, untagged. Only there, and only when that group is the one
+/// thing left and this teardown deleted the function and the group itself, it is deleted once
+/// more; anywhere else an untagged group stays refused.
+async fn log_group_recreated(
+    target: &Target,
+    names: &StackNames,
+    report: &TeardownReport,
+) -> Option<String> {
+    let label = Resource::LogGroup.label(names);
+    let deleted_both = report.deleted.contains(&Resource::Function.label(names))
+        && report.deleted.contains(&label);
+    if target.emulator() != Some(crate::localstack::Emulator::MiniStack)
+        || !deleted_both
+        || report.leftovers != [label.clone()]
+    {
+        return None;
+    }
+    let again = target
+        .logs()
+        .delete_log_group()
+        .log_group_name(&names.log_group)
+        .send()
+        .await;
+    Some(match again {
+        Ok(_) => format!(
+            "deleted {label} again: MiniStack recreated it for the function's last invocation"
+        ),
+        Err(e) => format!("deleting {label} again failed: {}", text(e)),
+    })
 }
 
 /// Every resource of the stack that still exists (a KMS key pending deletion counts as gone).
