@@ -14,8 +14,9 @@ use crate::run_target::{self, TargetArgs};
 pub(super) async fn up(args: &TargetArgs) -> anyhow::Result<()> {
     if args.target != run_target::TargetKind::Embedded {
         return Err(super::UsageError(
-            "`harness up` starts the embedded LocalStack; drop --target (other targets are \
-             already up)"
+            "`harness up` starts the embedded LocalStack; drop --target (localstack and aws are \
+             already up; every `--target ministack` command starts and stops a MiniStack of its \
+             own, or attaches to one with --endpoint-url)"
                 .into(),
         )
         .into());

@@ -297,6 +297,7 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
                 Some(
                     TargetError::MissingEndpoint
                         | TargetError::StrayEndpoint
+                        | TargetError::IsMiniStack { .. }
                         | TargetError::DockerMisuse
                 )
             )

@@ -121,11 +121,15 @@ impl<'a> Loop<'a> {
     }
 }
 
-/// One line per divergence from AWS a run named, with its scenario and seed.
+/// One line per divergence from AWS a run named, and per rule the oracle could not check, with
+/// its scenario and seed: neither is a pass, so neither stays in the reports only.
 pub(super) fn print_divergences(reports: &[RunReport]) {
     for r in reports {
         for d in &r.divergences {
             println!("divergence ({}, seed {}): {d}", r.scenario, r.seed);
+        }
+        for s in r.judgement.iter().flat_map(|j| &j.skipped) {
+            println!("not checked ({}, seed {}): {s}", r.scenario, r.seed);
         }
     }
 }

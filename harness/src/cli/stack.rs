@@ -93,6 +93,7 @@ pub(super) async fn deploy(target_args: &TargetArgs, args: DeployArgs) -> anyhow
         None => RunId::random(),
     };
     let names = StackNames::with_default_prefix(&run_id);
+    needs_a_lasting_target(target_args, "deploy")?;
     let (target, config) = prepare(target_args, &args.stack).await?;
     let (deployment, _) = deploy::deploy(&target, &names, &config, &mut std::io::stderr()).await?;
     match args.output {
@@ -159,8 +160,27 @@ pub(super) async fn check(target_args: &TargetArgs, args: CheckArgs) -> anyhow::
     Ok(())
 }
 
+/// `deploy`, `teardown` and `gc` act on what outlives the command: on a MiniStack the command
+/// would start for itself (empty, and stopped when it ends) they would prove nothing, so they
+/// need one that lasts (there is no `harness up` for MiniStack).
+fn needs_a_lasting_target(target_args: &TargetArgs, command: &str) -> anyhow::Result<()> {
+    if target_args.target == run_target::TargetKind::Ministack
+        && target_args.aws.endpoint_url.is_none()
+    {
+        return Err(super::UsageError(format!(
+            "`harness {command} --target ministack` needs --endpoint-url of a MiniStack that \
+             outlives the command: without it the command would start an empty one of its own \
+             and stop it at the end (start one with `GATEWAY_PORT=4566 BIND_HOST=127.0.0.1 \
+             python -m ministack`)"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 pub(super) async fn teardown(target_args: &TargetArgs, args: TeardownArgs) -> anyhow::Result<()> {
     let names = StackNames::with_default_prefix(&RunId::parse(&args.run_id)?);
+    needs_a_lasting_target(target_args, "teardown")?;
     let target = connect_allowed(target_args, &args.safety).await?;
     let report = deploy::teardown::teardown(&target, &names, &mut std::io::stderr()).await;
     target.shutdown()?;
@@ -188,6 +208,7 @@ pub(super) async fn teardown(target_args: &TargetArgs, args: TeardownArgs) -> an
 
 pub(super) async fn gc(target_args: &TargetArgs, args: GcArgs) -> anyhow::Result<()> {
     let older_than = args.older_than.unwrap_or_default();
+    needs_a_lasting_target(target_args, "gc")?;
     let target = connect_allowed(target_args, &args.safety).await?;
     let which = match args.run_id.as_slice() {
         [] => "runs".to_owned(),
@@ -232,4 +253,25 @@ pub(super) async fn gc(target_args: &TargetArgs, args: GcArgs) -> anyhow::Result
         report.errors.len()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn teardown_on_a_ministack_of_its_own_is_refused_as_proving_nothing() {
+        let mut args = TargetArgs {
+            target: run_target::TargetKind::Ministack,
+            ..TargetArgs::default()
+        };
+        let error = needs_a_lasting_target(&args, "teardown").unwrap_err();
+        assert_eq!(super::super::exit_code(&error), 2);
+        assert!(error.to_string().contains("--endpoint-url"), "{error}");
+        args.aws.endpoint_url = Some("http://127.0.0.1:4566".into());
+        assert!(needs_a_lasting_target(&args, "teardown").is_ok());
+        args.target = run_target::TargetKind::Embedded;
+        args.aws.endpoint_url = None;
+        assert!(needs_a_lasting_target(&args, "gc").is_ok());
+    }
 }

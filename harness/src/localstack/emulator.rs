@@ -23,7 +23,7 @@ impl Emulator {
         self.recipe().slug
     }
 
-    /// The module run with `python -m`; also what its command line is recognised by.
+    /// The module run with `python -m`.
     pub fn module(self) -> &'static str {
         match self {
             Emulator::LocalStack => super::CMDLINE_MARKER,
@@ -57,9 +57,9 @@ impl Emulator {
 }
 
 /// MiniStack's environment: bound to loopback (it binds every interface by default), its URLs
-/// and its functions' `AWS_ENDPOINT_URL` pointing at that port (without it a function is handed
-/// a Docker host name and every SDK call fails), only the services the pipeline uses, and its
-/// scratch files under the instance's directory.
+/// and its functions' `AWS_ENDPOINT_URL` pointing at that port (without it a `provided.*`
+/// function is not pointed at MiniStack at all, and its SDK calls go elsewhere and fail), only
+/// the services the pipeline uses, and its scratch files under the instance's directory.
 fn ministack_env(port: u16, dir: &Path) -> Vec<(String, String)> {
     let mut env = super::env::base_env();
     env.extend([

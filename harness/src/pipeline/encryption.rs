@@ -33,7 +33,12 @@ pub(super) async fn check_encryption_at_rest(
                 let key = h.ssekms_key_id().unwrap_or_default();
                 let key_ok = key == deployment.kms_key_arn
                     || deployment.kms_key_arn.ends_with(&format!("key/{key}"));
-                let bucket_key_ok = !bucket_key_reported || h.bucket_key_enabled() == Some(true);
+                // Where the Bucket Key is not reported, only its absence is let go: a `false`
+                // still fails.
+                let bucket_key_ok = match h.bucket_key_enabled() {
+                    Some(on) => on,
+                    None => !bucket_key_reported,
+                };
                 if algorithm.as_deref() != Some("aws:kms") || !key_ok || !bucket_key_ok {
                     wrong.push(format!(
                         "{:?}: {algorithm:?}, key {key:?}, bucket key {:?}",

@@ -72,6 +72,16 @@ impl Target {
                     .clone()
                     .ok_or(TargetError::MissingEndpoint)?;
                 check_reachable(Emulator::LocalStack, &endpoint).await?;
+                // MiniStack answers LocalStack's health path too; taken for a LocalStack its
+                // answers would be held to LocalStack's and blamed on the pipeline.
+                if check_reachable(Emulator::MiniStack, &endpoint)
+                    .await
+                    .is_ok()
+                {
+                    return Err(TargetError::IsMiniStack {
+                        endpoint: crate::redact::secrets(&endpoint).into_owned(),
+                    });
+                }
                 Ok(Self::localstack(TargetKind::Localstack, &endpoint, &args.aws, None).await)
             }
             TargetKind::Ministack => match &args.aws.endpoint_url {
@@ -247,6 +257,24 @@ mod tests {
         };
         let err = Target::connect(&args, &mut Vec::new()).await.unwrap_err();
         assert!(err.to_string().contains("--endpoint-url"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn regression_a_ministack_is_not_taken_for_a_localstack() {
+        // Answers every path, as MiniStack answers both health paths.
+        let (endpoint, _) =
+            crate::fake_http::fake_localstack_with(|_| ("200 OK", r#"{"services":{}}"#.into()));
+        let args = TargetArgs {
+            target: TargetKind::Localstack,
+            aws: AwsArgs {
+                endpoint_url: Some(endpoint),
+                ..AwsArgs::default()
+            },
+            ..TargetArgs::default()
+        };
+        let err = Target::connect(&args, &mut Vec::new()).await.unwrap_err();
+        assert!(matches!(err, TargetError::IsMiniStack { .. }), "{err}");
+        assert!(err.to_string().contains("--target ministack"), "{err}");
     }
 
     #[tokio::test]

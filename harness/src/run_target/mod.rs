@@ -64,6 +64,8 @@ pub enum TargetError {
         endpoint: String,
         reason: String,
     },
+    #[error("{endpoint} is a MiniStack (it answers /_ministack/health): use --target ministack")]
+    IsMiniStack { endpoint: String },
     #[error("provisioning was interrupted: {0}")]
     Join(String),
     #[error(

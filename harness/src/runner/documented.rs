@@ -5,7 +5,8 @@
 //!   it, and the run says so as a named divergence instead of passing silently. The fix (the
 //!   same-region stack) must then deliver.
 //! * `fifo-missing-group-id`: a FIFO publish without `MessageGroupId` (or without a dedup id) is
-//!   rejected with AWS's exact texts (on a probe topic with the stack's FIFO settings, since the
+//!   rejected with AWS's exact texts (MiniStack's own, pinned wording for the missing dedup id is
+//!   named as a divergence) (on a probe topic with the stack's FIFO settings, since the
 //!   stack's topics take publishes from the execution role only); and when SNS rejects the
 //!   handler's own publish, the invocation fails loudly and the event lands in the on-failure
 //!   queue instead of vanishing.
@@ -22,6 +23,7 @@ use aws_sdk_s3::types::{
 
 use crate::deploy::empty_bucket::empty_and_delete;
 use crate::deploy::{Deployment, describe_error};
+use crate::localstack::Emulator;
 use crate::pipeline::{Finding, RunReport};
 use crate::run_target::{Target, TargetKind};
 use crate::scenario::Scenario;
@@ -285,7 +287,7 @@ pub async fn fifo_missing_group_id(
         report,
         "FIFO publish without MessageGroupId",
         no_group.err().map(|e| describe_error(&e)),
-        GROUP_ID_REQUIRED,
+        (GROUP_ID_REQUIRED, None),
     );
     let no_dedup = sns
         .publish()
@@ -299,7 +301,7 @@ pub async fn fifo_missing_group_id(
         report,
         "FIFO publish without MessageDeduplicationId",
         no_dedup.err().map(|e| describe_error(&e)),
-        DEDUP_ID_REQUIRED,
+        (DEDUP_ID_REQUIRED, Some(MINISTACK_DEDUP_ID_REQUIRED)),
     );
     if let Err(e) = sns.delete_topic().topic_arn(&probe).send().await {
         report.fail(Finding::step("DeleteTopic (probe)", describe_error(&e)));
@@ -406,29 +408,95 @@ async fn probe_topic(sns: &aws_sdk_sns::Client, deployment: &Deployment) -> Resu
         .ok_or_else(|| format!("CreateTopic {} answered no ARN", names.probe_topic))
 }
 
-/// The publish must be rejected. On AWS with AWS's exact text; an emulator that rejects it as
-/// an invalid parameter in other words is a divergence to name (only AWS's answer is AWS's),
-/// and one that accepts it fails.
+/// MiniStack 1.5.33's own text for a FIFO publish without a dedup id (`services/sns.py`); AWS's
+/// is [`DEDUP_ID_REQUIRED`]. Pinned, so a change in MiniStack's wording is noticed too.
+pub const MINISTACK_DEDUP_ID_REQUIRED: &str = "Invalid parameter: The MessageDeduplicationId \
+     parameter is required for FIFO topics when ContentBasedDeduplication is not enabled";
+
+/// How a target answered a publish that must be rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rejection {
+    /// Rejected with AWS's exact text.
+    AwsText,
+    /// Rejected with the known other text of this emulator: a divergence to name.
+    EmulatorText,
+    /// Accepted, or rejected in some other way: a failure.
+    Wrong,
+}
+
+/// The verdict on `error`: AWS's `aws_text` everywhere; MiniStack's own `ministack_text` only
+/// on MiniStack and only where one is known (LocalStack answers AWS's texts and is held to them).
+fn rejection(
+    emulator: Option<Emulator>,
+    error: Option<&str>,
+    aws_text: &str,
+    ministack_text: Option<&str>,
+) -> Rejection {
+    let Some(e) = error.filter(|e| e.contains("InvalidParameter")) else {
+        return Rejection::Wrong;
+    };
+    if e.contains(aws_text) {
+        Rejection::AwsText
+    } else if emulator == Some(Emulator::MiniStack) && ministack_text.is_some_and(|t| e.contains(t))
+    {
+        Rejection::EmulatorText
+    } else {
+        Rejection::Wrong
+    }
+}
+
+/// The publish must be rejected with AWS's exact text; see [`rejection`].
 fn expect_rejection(
     target: &Target,
     report: &mut RunReport,
     name: &str,
     error: Option<String>,
-    text: &str,
+    (aws_text, ministack_text): (&str, Option<&str>),
 ) {
     let exact = format!("{name} is rejected with AWS's exact text");
-    match (error, target.emulator()) {
-        (None, _) => report.check(format!("{name} is rejected"), false, "SNS accepted it"),
-        (Some(e), _) if e.contains("InvalidParameter") && e.contains(text) => {
-            report.check(exact, true, e)
-        }
-        (Some(e), Some(emulator)) if e.contains("InvalidParameter") => {
+    let Some(e) = error else {
+        return report.check(format!("{name} is rejected"), false, "SNS accepted it");
+    };
+    match rejection(target.emulator(), Some(&e), aws_text, ministack_text) {
+        Rejection::AwsText => report.check(exact, true, e),
+        Rejection::EmulatorText => {
             report.divergences.push(format!(
-                "{name}: {} rejects it in other words than AWS ({text:?}): {e}",
-                emulator.name()
+                "{name}: MiniStack rejects it in its own words, not AWS's ({aws_text:?}): {e}"
             ));
             report.check(format!("{name} is rejected"), true, e);
         }
-        (Some(e), _) => report.check(exact, false, e),
+        Rejection::Wrong => report.check(exact, false, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Option<Emulator> = Some(Emulator::MiniStack);
+    const LS: Option<Emulator> = Some(Emulator::LocalStack);
+
+    #[test]
+    fn only_aws_text_passes_except_ministacks_pinned_own_words_on_ministack() {
+        let aws = format!("InvalidParameter: {DEDUP_ID_REQUIRED}");
+        let ministack = format!("InvalidParameterException: {MINISTACK_DEDUP_ID_REQUIRED}");
+        let other = "InvalidParameter: something else";
+        let texts = (DEDUP_ID_REQUIRED, Some(MINISTACK_DEDUP_ID_REQUIRED));
+        let verdict = |emulator, e: &str| rejection(emulator, Some(e), texts.0, texts.1);
+        for target in [None, LS, MS] {
+            assert_eq!(verdict(target, &aws), Rejection::AwsText);
+            assert_eq!(verdict(target, other), Rejection::Wrong);
+            assert_eq!(rejection(target, None, texts.0, texts.1), Rejection::Wrong);
+        }
+        // LocalStack and AWS are held to AWS's text; MiniStack's own is named, not failed.
+        assert_eq!(verdict(LS, &ministack), Rejection::Wrong);
+        assert_eq!(verdict(None, &ministack), Rejection::Wrong);
+        assert_eq!(verdict(MS, &ministack), Rejection::EmulatorText);
+        // Where no MiniStack text is known (the missing group id), MiniStack is held to AWS's.
+        let group = format!("InvalidParameter: {MINISTACK_DEDUP_ID_REQUIRED}");
+        assert_eq!(
+            rejection(MS, Some(&group), GROUP_ID_REQUIRED, None),
+            Rejection::Wrong
+        );
     }
 }

@@ -119,6 +119,7 @@ pub async fn teardown(
     report.leftovers = leftovers(target, names, account).await;
     if let Some(again) = log_group_recreated(target, names, &report).await {
         let _ = writeln!(progress, "  {again}");
+        report.deleted.push(again);
         report.leftovers = leftovers(target, names, account).await;
     }
     report
@@ -127,9 +128,10 @@ pub async fn teardown(
 /// MiniStack writes a function's logs after each invocation and creates the log group when it
 /// is missing, whatever the role may do (AWS would refuse: the role has no
 /// `logs:CreateLogGroup`). An invocation still running when teardown deleted the group (the
-/// last upload's) brings it back, untagged. Only there, and only when that group is the one
-/// thing left and this teardown deleted the function and the group itself, it is deleted once
-/// more; anywhere else an untagged group stays refused.
+/// last upload's) brings it back, untagged. Only there, only when that group is the one thing
+/// left, untagged, and this teardown deleted the function and the group itself, it is deleted
+/// once more and listed among the deleted with why; anywhere else an untagged group stays
+/// refused, and one that comes back again stays a leftover.
 async fn log_group_recreated(
     target: &Target,
     names: &StackNames,
@@ -144,6 +146,31 @@ async fn log_group_recreated(
     {
         return None;
     }
+    // Recreated by the platform means untagged: a group that carries tags is not this case.
+    let groups = target
+        .logs()
+        .describe_log_groups()
+        .log_group_name_prefix(&names.log_group)
+        .send()
+        .await
+        .ok()?;
+    let arn = groups
+        .log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(names.log_group.as_str()))?
+        .arn()?
+        .trim_end_matches(":*")
+        .to_owned();
+    let tags = target
+        .logs()
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .ok()?;
+    if !tags.tags().is_none_or(HashMap::is_empty) {
+        return None;
+    }
     let again = target
         .logs()
         .delete_log_group()
@@ -152,7 +179,7 @@ async fn log_group_recreated(
         .await;
     Some(match again {
         Ok(_) => format!(
-            "deleted {label} again: MiniStack recreated it for the function's last invocation"
+            "{label} (again, untagged: MiniStack recreated it for the function's last invocation)"
         ),
         Err(e) => format!("deleting {label} again failed: {}", text(e)),
     })
