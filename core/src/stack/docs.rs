@@ -143,8 +143,8 @@ pub fn policies_markdown() -> String {
         "Example: run `{}`, account 111122223333, region us-west-1.\n",
         example_names().run_id
     );
-    for document in example_documents() {
-        let pretty = serde_json::to_string_pretty(&sorted_keys(document.body)).unwrap_or_default();
+    for document in example_documents_sorted() {
+        let pretty = serde_json::to_string_pretty(&document.body).unwrap_or_default();
         out.push_str(&format!(
             "\n#### {}\n\n```json\n{pretty}\n```\n",
             document.title

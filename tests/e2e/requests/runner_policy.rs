@@ -150,7 +150,7 @@ pub(super) fn the_runner_policy_allows_exactly_the_recorded_aws_calls(
         );
         stop.store(true, Ordering::Relaxed);
         let _ = relay.await;
-        let _ = empty_and_delete(&plain_s3, &mailbox).await;
+        let _ = harness::deploy::empty_bucket::empty_and_delete(&plain_s3, &mailbox).await;
         for (path, outcome) in [
             ("check", check),
             ("bench", bench),
@@ -511,26 +511,6 @@ fn mime(mail: &MailReceived) -> String {
         mail.to.join(", "),
         mail.body
     )
-}
-
-async fn empty_and_delete(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<(), String> {
-    let listed = s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    for object in listed.contents() {
-        if let Some(key) = object.key() {
-            let _ = s3.delete_object().bucket(bucket).key(key).send().await;
-        }
-    }
-    s3.delete_bucket()
-        .bucket(bucket)
-        .send()
-        .await
-        .map(drop)
-        .map_err(|e| e.to_string())
 }
 
 /// The matcher on its own: globs and conditions as IAM evaluates them.

@@ -85,6 +85,20 @@ fn outcome_of(error: &HandlerError) -> (Vec<(usize, String)>, Vec<usize>) {
     (failed, summary.processed.iter().map(|d| d.index).collect())
 }
 
+/// Runs `records` through a wired processor, which must fail the event as malformed; gives the
+/// error and how many HeadObject calls reached S3.
+async fn malformed(records: &[Value]) -> (HandlerError, usize) {
+    let wired = wired();
+    let error = wired
+        .processor
+        .handle_json(&event(records))
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type(), error_type::MALFORMED_EVENT);
+    let heads = wired.heads.lock().unwrap().len();
+    (error, heads)
+}
+
 /// The keys, 70 KB and 2 MB, made the SDK panic while building the HeadObject URI
 /// (`InvalidUri(TooLong)`), which Lambda reported as `&alloc::boxed::Box<dyn Any + Send>`; a
 /// key just over 1,024 bytes was sent to S3. Now each is a malformed record and the other
@@ -100,13 +114,7 @@ async fn regression_key_over_1024_bytes_is_a_malformed_record_not_a_panic() {
         "ok.txt".to_owned(),
     ];
     let records: Vec<Value> = keys.iter().map(|k| record("b", k, None)).collect();
-    let wired = wired();
-    let error = wired
-        .processor
-        .handle_json(&event(&records))
-        .await
-        .unwrap_err();
-    assert_eq!(error.error_type(), error_type::MALFORMED_EVENT);
+    let (error, heads) = malformed(&records).await;
     let over = |bytes: usize| {
         format!("the decoded key is {bytes} bytes, more than S3's limit of {MAX_KEY_BYTES} bytes")
     };
@@ -123,7 +131,7 @@ async fn regression_key_over_1024_bytes_is_a_malformed_record_not_a_panic() {
         )
     );
     // Only the two keys within the limit reached S3, and the error stays readable.
-    assert_eq!(wired.heads.lock().unwrap().len(), 2);
+    assert_eq!(heads, 2);
     assert!(
         error.to_string().len() < 2000,
         "{}",
@@ -139,13 +147,7 @@ async fn regression_version_id_over_1024_bytes_is_a_malformed_record_not_a_panic
         record("b", "a.txt", Some(&long)),
         record("b", "b.txt", Some(&"v".repeat(1024))),
     ];
-    let wired = wired();
-    let error = wired
-        .processor
-        .handle_json(&event(&records))
-        .await
-        .unwrap_err();
-    assert_eq!(error.error_type(), error_type::MALFORMED_EVENT);
+    let (error, heads) = malformed(&records).await;
     assert_eq!(
         outcome_of(&error),
         (
@@ -156,7 +158,7 @@ async fn regression_version_id_over_1024_bytes_is_a_malformed_record_not_a_panic
             vec![1]
         )
     );
-    assert_eq!(wired.heads.lock().unwrap().len(), 1);
+    assert_eq!(heads, 1);
 }
 
 /// A 70 KB bucket name failed inside the SDK ("failed to apply endpoint"), which was classified
@@ -167,13 +169,7 @@ async fn regression_bucket_name_over_255_bytes_is_a_malformed_record_not_retryab
         record(&"b".repeat(70_000), "a.txt", None),
         record(&"b".repeat(255), "b.txt", None),
     ];
-    let wired = wired();
-    let error = wired
-        .processor
-        .handle_json(&event(&records))
-        .await
-        .unwrap_err();
-    assert_eq!(error.error_type(), error_type::MALFORMED_EVENT);
+    let (error, _) = malformed(&records).await;
     assert_eq!(
         outcome_of(&error),
         (
